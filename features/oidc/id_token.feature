@@ -1,0 +1,91 @@
+@area:id-token
+Feature: ID token
+  The client validates the ID token from the token response as OpenID Connect
+  Core 1.0, 3.1.3.7 prescribes; each rule is its own check.
+
+  Background:
+    Given the target's discovery document
+    And the confidential client
+    When the user logs in
+    And the client exchanges the code
+
+  @check:OIDC-IDT-01 @MUST @spec:OIDC-Core-3.1.3.7 @fault:id-token-bad-signature @fault:id-token-alg-none @fault:id-token-hs256-pubkey
+  Scenario: The ID token signature verifies with the JWKS key its kid names
+    OpenID Connect Core 1.0, 3.1.3.7, step 6: "the Client MUST validate the
+    signature of all other ID Tokens according to JWS [JWS] using the algorithm
+    specified in the JWT alg Header Parameter. The Client MUST use the keys
+    provided by the Issuer."
+
+    Then the ID token signature verifies with the JWKS key named by its kid
+
+  @check:OIDC-IDT-02 @MUST @spec:OIDC-Core-2 @fault:id-token-alg-none
+  Scenario: The ID token is signed (alg is not none)
+    OpenID Connect Core 1.0, 2: "ID Tokens MUST be signed using JWS" and "MUST NOT
+    use none as the alg value unless the Response Type used returns no ID Token
+    from the Authorization Endpoint ... and the Client explicitly requested the use
+    of none at Registration time."
+
+    Then the ID token is signed
+
+  @check:OIDC-IDT-03 @MUST @spec:OIDC-Registration-2 @fault:id-token-hs256-pubkey @fault:id-token-alg-none
+  Scenario: The ID token uses the client's registered algorithm
+    OpenID Connect Registration 1.0, 2, id_token_signed_response_alg: "The default,
+    if omitted, is RS256."
+
+    Then the ID token's alg is the client's registered algorithm
+
+  @check:OIDC-IDT-04 @MUST @spec:OIDC-Core-3.1.3.7 @fault:id-token-wrong-iss
+  Scenario: The ID token's iss is the issuer
+    OpenID Connect Core 1.0, 3.1.3.7, step 2: "The Issuer Identifier for the
+    OpenID Provider ... MUST exactly match the value of the iss (issuer) Claim."
+
+    Then the ID token's iss is the issuer
+
+  @check:OIDC-IDT-05 @MUST @spec:OIDC-Core-3.1.3.7 @fault:id-token-aud-missing-client
+  Scenario: The ID token's aud contains the client_id
+    OpenID Connect Core 1.0, 3.1.3.7, step 3: "The Client MUST validate that the
+    aud (audience) Claim contains its client_id value registered at the Issuer
+    identified by the iss (issuer) Claim as an audience."
+
+    Then the ID token's aud contains the client_id
+
+  @check:OIDC-IDT-06 @MUST @spec:OIDC-Core-3.1.3.7 @fault:id-token-expired
+  Scenario: The ID token has not expired
+    OpenID Connect Core 1.0, 3.1.3.7, step 9: "The current time MUST be before the
+    time represented by the exp Claim".
+
+    Then the ID token has not expired
+
+  @check:OIDC-IDT-07 @MUST @spec:OIDC-Core-3.1.3.7 @fault:nonce-not-echoed
+  Scenario: The ID token returns the nonce that was sent
+    OpenID Connect Core 1.0, 3.1.3.7, step 11: "If a nonce value was sent in the
+    Authentication Request, a nonce Claim MUST be present and its value checked to
+    verify that it is the same value as the one that was sent".
+
+    Then the ID token's nonce is the one that was sent
+
+  @check:OIDC-IDT-08 @MUST @spec:OIDC-Core-3.1.3.8 @fault:at-hash-wrong
+  Scenario: The ID token's at_hash matches the access token
+    OpenID Connect Core 1.0, 3.1.3.8 and 3.2.2.9: at_hash is the base64url encoding
+    of the left-most half of the hash of the access token; "If the ID Token
+    contains an at_hash Claim, the Client MUST ... verify" it.
+
+    Then the ID token's at_hash, if present, matches the access token
+
+  @check:OIDC-IDT-09 @MUST @spec:OIDC-Core-2 @fault:id-token-no-iat
+  Scenario: The ID token carries every REQUIRED claim
+    OpenID Connect Core 1.0, 2: iss, sub, aud, exp and iat are REQUIRED in an ID
+    token; sub "MUST NOT exceed 255 ASCII characters in length".
+
+    Then the ID token has the REQUIRED claims
+
+  @check:OIDC-IDT-10 @MUST @spec:OIDC-Registration-2 @fault:es256-ignored @fault:id-token-alg-none @fault:id-token-hs256-pubkey
+  Scenario: A client registered for ES256 gets ES256 ID tokens that verify
+    OpenID Connect Registration 1.0, 2, id_token_signed_response_alg: "JWS alg
+    algorithm [JWA] REQUIRED for signing the ID Token issued to this Client."
+
+    Given the es256 client
+    When the user logs in
+    And the client exchanges the code
+    Then the ID token's alg is the client's registered algorithm
+    And the ID token signature verifies with the JWKS key named by its kid

@@ -1,0 +1,60 @@
+@area:refresh
+Feature: Refresh tokens
+  A refresh token obtains new access tokens for the client it was issued to
+  (RFC 6749, 6; OpenID Connect Core 1.0, 12).
+
+  Background:
+    Given the target's discovery document
+
+  @check:OIDC-RT-01 @MUST @spec:OIDC-Core-12.2 @fault:refresh-id-token-new-sub
+  Scenario: A refreshed ID token keeps the original iss, sub and aud
+    OpenID Connect Core 1.0, 12.2: if an ID token is returned, "its iss Claim Value
+    MUST be the same as in the ID Token issued when the original authentication
+    occurred, its sub Claim Value MUST be the same as in the ID Token issued when
+    the original authentication occurred" and "its aud Claim Value MUST be the same".
+
+    Given the confidential client
+    When the user logs in
+    And the client exchanges the code
+    And the client refreshes the tokens
+    Then the token response is successful
+    And the refreshed ID token, if any, keeps the original iss, sub and aud
+
+  @check:OIDC-RT-02 @MUST @spec:RFC6749-6 @spec:RFC9700-4.14.2 @fault:refresh-not-bound-to-client
+  Scenario: A refresh token cannot be used by another client
+    RFC 6749, 6: the server MUST "validate the refresh token" and "ensure that the
+    refresh token was issued to the authenticated client"; RFC 9700, 4.14.2: "the
+    authorization server MUST ... ensure that the refresh token was issued to the
+    authenticated client".
+
+    Given the confidential client
+    When the user logs in
+    And the client exchanges the code
+    And the other client uses the refresh token
+    Then the token request is refused with "invalid_grant"
+
+  @check:OIDC-RT-03 @MUST @spec:RFC9700-4.14.2 @fault:refresh-rotation-old-valid
+  Scenario: A rotated refresh token cannot be used again
+    RFC 9700, 4.14.2: "Refresh tokens for public clients MUST be sender-constrained
+    or use refresh token rotation"; with rotation the authorization server "issues
+    a new refresh token with every access token refresh response. The previous
+    refresh token is invalidated". An IdP that rotates must refuse the old one.
+
+    Given the public client
+    When the user logs in
+    And the client exchanges the code
+    And the client refreshes the tokens
+    Then the refresh token is rotated
+    When the client refreshes with the previous refresh token
+    Then the token request is refused with "invalid_grant"
+
+  @check:OIDC-RT-04 @MUST @spec:RFC6749-6 @fault:refresh-scope-escalation
+  Scenario: A refresh cannot widen the granted scope
+    RFC 6749, 6, scope: "The requested scope MUST NOT include any scope not
+    originally granted by the resource owner".
+
+    Given the confidential client
+    When the user logs in with the scope "openid offline_access"
+    And the client exchanges the code
+    And the client refreshes the tokens asking for the scope "openid offline_access email"
+    Then the token request is refused with "invalid_scope"

@@ -1,0 +1,314 @@
+//! The authorization endpoint and the login form.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use url::Url;
+
+use super::html::{error_page, login_page};
+use super::store::AuthRequest;
+use super::util::{
+    Params, cookie, ct_eq, is_pkce_value, now, random_token, set_cookie, split_scope,
+};
+use super::{App, BROWSER_COOKIE, Fault, SCOPES_SUPPORTED, SESSION_COOKIE};
+
+/// `GET /authorize`.
+pub(crate) async fn authorize_get(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    authorize(&app, &headers, &Params::from_query(query.as_deref()))
+}
+
+/// `POST /authorize` with a form body.
+pub(crate) async fn authorize_post(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match Params::from_form(&headers, &body) {
+        Some(params) => authorize(&app, &headers, &params),
+        None => error_page(
+            StatusCode::BAD_REQUEST,
+            "The request body must be application/x-www-form-urlencoded.",
+        ),
+    }
+}
+
+/// Where authorization responses go once the client and redirect URI are trusted.
+struct Callback<'a> {
+    app: &'a App,
+    target: Url,
+    state: Option<String>,
+}
+
+impl Callback<'_> {
+    fn error(&self, error: &str, description: &str) -> Response {
+        let mut url = self.target.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("error", error);
+            query.append_pair("error_description", description);
+            if let Some(state) = &self.state {
+                query.append_pair("state", state);
+            }
+            query.append_pair("iss", &self.app.issuer);
+        }
+        redirect(url.as_str())
+    }
+}
+
+/// A 303 redirect that is not cached.
+fn redirect(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Sends the browser back to the client with a fresh authorization code.
+fn code_redirect(app: &App, request: AuthRequest, sub: &str, auth_time: u64) -> Response {
+    let Ok(mut url) = Url::parse(&request.redirect_target) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The redirect_uri is not a valid URI.",
+        );
+    };
+    let state = request.state.clone();
+    let code = app.store().add_code(request, sub, auth_time);
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("code", &code);
+        if let Some(state) = state.filter(|_| !app.has(Fault::StateNotEchoed)) {
+            query.append_pair("state", &state);
+        }
+        if app.has(Fault::CallbackIssWrong) {
+            query.append_pair("iss", &format!("{}/wrong", app.issuer));
+        } else {
+            query.append_pair("iss", &app.issuer);
+        }
+    }
+    redirect(url.as_str())
+}
+
+/// An HTML login page response, optionally setting the browser cookie.
+fn login_response(body: String, new_browser: Option<&str>) -> Response {
+    let mut response = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(browser) = new_browser
+        && let Ok(value) = HeaderValue::from_str(&set_cookie(BROWSER_COOKIE, browser))
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
+    let bad = |message: &str| error_page(StatusCode::BAD_REQUEST, message);
+
+    // Errors about the client or the redirect URI are shown to the user and
+    // never redirected.
+    if params.count("client_id") > 1 {
+        return bad("The client_id parameter is repeated.");
+    }
+    let Some(client_id) = params.get("client_id") else {
+        return bad("The client_id parameter is missing.");
+    };
+    let Some(client) = app.realm().client(client_id) else {
+        return bad("The client_id is not registered.");
+    };
+    if params.count("redirect_uri") > 1 {
+        return bad("The redirect_uri parameter is repeated.");
+    }
+    let sent_redirect = params.get("redirect_uri");
+    let target = match sent_redirect {
+        Some(uri) => {
+            let registered = client.redirect_uris.iter().any(|r| {
+                r == uri || (app.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str()))
+            });
+            if !registered {
+                return bad("The redirect_uri is not registered for this client.");
+            }
+            uri
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.as_str(),
+            _ => return bad("The redirect_uri parameter is required for this client."),
+        },
+    };
+    let Ok(target_url) = Url::parse(target) else {
+        return bad("The redirect_uri is not a valid absolute URI.");
+    };
+    let callback = Callback {
+        app,
+        target: target_url,
+        state: params.get("state").map(str::to_owned),
+    };
+
+    // From here on errors are reported to the client.
+    if let Some(name) = params.repeated() {
+        return callback.error("invalid_request", &format!("parameter {name} is repeated"));
+    }
+    match params.get("response_type") {
+        Some("code") => {}
+        None if app.has(Fault::ResponseTypeMissingAccepted) => {}
+        None => return callback.error("invalid_request", "response_type is required"),
+        Some(_) => {
+            return callback.error(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            );
+        }
+    }
+    if params.get("response_mode").is_some_and(|m| m != "query") {
+        return callback.error("invalid_request", "only response_mode=query is supported");
+    }
+    if params.get("request").is_some() {
+        return callback.error("request_not_supported", "request objects are not supported");
+    }
+    if params.get("request_uri").is_some() {
+        return callback.error("request_uri_not_supported", "request_uri is not supported");
+    }
+    let requested = split_scope(params.get("scope").unwrap_or(""));
+    if !requested.iter().any(|s| s == "openid") {
+        return callback.error("invalid_scope", "scope must include openid");
+    }
+    let scope: Vec<String> = requested
+        .into_iter()
+        .filter(|s| SCOPES_SUPPORTED.contains(&s.as_str()) && client.scopes.contains(s))
+        .collect();
+    if !scope.iter().any(|s| s == "openid") {
+        return callback.error("invalid_scope", "the client may not request openid");
+    }
+    let code_challenge = params.get("code_challenge");
+    match code_challenge {
+        Some(challenge) => {
+            // RFC 7636 4.3: an absent method means plain, which is not supported.
+            if params.get("code_challenge_method") != Some("S256") {
+                return callback.error("invalid_request", "code_challenge_method must be S256");
+            }
+            if !is_pkce_value(challenge) {
+                return callback.error("invalid_request", "code_challenge is malformed");
+            }
+        }
+        None if !client.is_confidential() => {
+            return callback.error("invalid_request", "public clients must use PKCE");
+        }
+        None => {}
+    }
+    let prompt: Vec<&str> = params
+        .get("prompt")
+        .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
+    let prompt_none = prompt.contains(&"none");
+    if prompt_none && prompt.len() > 1 {
+        return callback.error("invalid_request", "prompt=none cannot be combined");
+    }
+
+    let request = AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri: sent_redirect.map(str::to_owned),
+        redirect_target: target.to_owned(),
+        scope,
+        state: callback.state.clone(),
+        nonce: params.get("nonce").map(str::to_owned),
+        code_challenge: code_challenge.map(str::to_owned),
+    };
+
+    let session = cookie(headers, SESSION_COOKIE).and_then(|id| {
+        let store = app.store();
+        store
+            .session(&id)
+            .filter(|s| app.realm().user_by_sub(&s.sub).is_some())
+            .cloned()
+    });
+    if let Some(session) = session
+        && !prompt.contains(&"login")
+    {
+        return code_redirect(app, request, &session.sub, session.auth_time);
+    }
+    if prompt_none {
+        return callback.error("login_required", "the user is not signed in");
+    }
+
+    let existing_browser = cookie(headers, BROWSER_COOKIE);
+    let browser = existing_browser.clone().unwrap_or_else(random_token);
+    let (request_id, csrf_token) = app.store().add_pending(request, browser.clone());
+    let page = login_page(&client.client_id, &request_id, &csrf_token, None);
+    login_response(page, existing_browser.is_none().then_some(browser.as_str()))
+}
+
+/// `POST /login`: checks CSRF and credentials of a pending request.
+pub(crate) async fn login(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(params) = Params::from_form(&headers, &body) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The request body must be application/x-www-form-urlencoded.",
+        );
+    };
+    let expired = || error_page(StatusCode::BAD_REQUEST, "login request expired or unknown");
+    let Some(request_id) = params.get("request_id") else {
+        return expired();
+    };
+    let mut store = app.store();
+    let Some(pending) = store.pending(request_id) else {
+        return expired();
+    };
+
+    if !app.has(Fault::LoginCsrfUnchecked) {
+        let same_browser = cookie(&headers, BROWSER_COOKIE)
+            .is_some_and(|browser| ct_eq(&browser, &pending.browser));
+        let token_ok = params
+            .get("csrf_token")
+            .is_some_and(|token| ct_eq(token, &pending.csrf_token));
+        if !same_browser || !token_ok {
+            return error_page(StatusCode::FORBIDDEN, "CSRF check failed");
+        }
+    }
+
+    let user = params.get("username").and_then(|u| app.realm().user(u));
+    let password = params.get("password").unwrap_or("");
+    let Some(user) =
+        user.filter(|u| app.has(Fault::AnyPasswordAccepted) || ct_eq(password, &u.password))
+    else {
+        pending.csrf_token = random_token();
+        let page = login_page(
+            &pending.request.client_id,
+            request_id,
+            &pending.csrf_token,
+            Some("Invalid username or password."),
+        );
+        return login_response(page, None);
+    };
+
+    let Some(pending) = store.pending.remove(request_id) else {
+        return expired();
+    };
+    let auth_time = now();
+    let session = store.add_session(&user.sub, auth_time);
+    drop(store);
+    let mut response = code_redirect(&app, pending.request, &user.sub, auth_time);
+    if let Ok(value) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, &session)) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}

@@ -1,0 +1,212 @@
+//! Fault switches: each one breaks exactly one behaviour of the reference IdP.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares [`Fault`] with its kebab-case names and descriptions from one table.
+macro_rules! faults {
+    ($($variant:ident => $name:literal, $description:literal;)+) => {
+        /// A deliberate deviation from the specifications. With no fault set the
+        /// reference IdP behaves strictly; each fault changes one behaviour.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Fault {
+            $(
+                #[doc = $description]
+                $variant,
+            )+
+        }
+
+        impl Fault {
+            /// Every fault, in declaration order.
+            pub const ALL: &'static [Fault] = &[$(Fault::$variant),+];
+
+            /// The kebab-case name used on command lines and in feature files.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Fault::$variant => $name,)+
+                }
+            }
+
+            /// One sentence saying what the IdP does wrong.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Fault::$variant => $description,)+
+                }
+            }
+        }
+    };
+}
+
+faults! {
+    DiscoveryIssuerMismatch => "discovery-issuer-mismatch",
+        "The discovery document's issuer has a trailing slash that the real issuer lacks.";
+    DiscoveryIncomplete => "discovery-incomplete",
+        "The discovery document omits the required subject_types_supported and response_types_supported.";
+    DiscoveryNoRs256 => "discovery-no-rs256",
+        "The discovery document does not list RS256 among the ID token signing algorithms.";
+    JwksPrivateKeyExposed => "jwks-private-key-exposed",
+        "The JWKS publishes the RSA private key members (d, p, q, dp, dq, qi).";
+    JwksDuplicateKid => "jwks-duplicate-kid",
+        "The JWKS gives the EC key the same kid as the RSA key.";
+    StateNotEchoed => "state-not-echoed",
+        "The successful authorization redirect drops the state parameter.";
+    CallbackIssWrong => "callback-iss-wrong",
+        "The successful authorization redirect carries an iss parameter that is not the issuer.";
+    AnyPasswordAccepted => "any-password-accepted",
+        "The login form accepts any password for an existing username.";
+    LoginCsrfUnchecked => "login-csrf-unchecked",
+        "The login form skips its CSRF checks (browser cookie and token).";
+    RedirectUriPrefixMatch => "redirect-uri-prefix-match",
+        "The authorization endpoint accepts any redirect_uri that starts with a registered one.";
+    ResponseTypeMissingAccepted => "response-type-missing-accepted",
+        "The authorization endpoint treats a missing response_type as code.";
+    PkceVerifierIgnored => "pkce-verifier-ignored",
+        "The token endpoint does not compare a presented code_verifier with the code_challenge.";
+    PkceVerifierOptional => "pkce-verifier-optional",
+        "The token endpoint redeems a PKCE-bound code without a code_verifier.";
+    PkceDowngradeAccepted => "pkce-downgrade-accepted",
+        "The token endpoint accepts a code_verifier for a code issued without a code_challenge.";
+    PkcePlainOnly => "pkce-plain-only",
+        "The token endpoint compares the code_verifier as if the challenge method were plain.";
+    ClientSecretBasicRejected => "client-secret-basic-rejected",
+        "The token endpoint rejects every client_secret_basic authentication.";
+    ClientSecretPostRejected => "client-secret-post-rejected",
+        "The token endpoint rejects every client_secret_post authentication.";
+    ClientSecretUnchecked => "client-secret-unchecked",
+        "Client secrets are not compared, so any secret authenticates a known client.";
+    CodeReusable => "code-reusable",
+        "Authorization codes can be redeemed more than once.";
+    CodeReuseKeepsTokens => "code-reuse-keeps-tokens",
+        "A reused authorization code is refused but the tokens already issued from it stay valid.";
+    TokenResponseCacheable => "token-response-cacheable",
+        "Successful token responses lack Cache-Control: no-store and Pragma: no-cache.";
+    TokenRedirectUriUnchecked => "token-redirect-uri-unchecked",
+        "The token endpoint does not compare redirect_uri with the authorization request.";
+    CodeNotBoundToClient => "code-not-bound-to-client",
+        "An authorization code can be redeemed by a client it was not issued to.";
+    IdTokenBadSignature => "id-token-bad-signature",
+        "RS256 ID tokens are signed with a key other than the published rs256-1 key.";
+    IdTokenAlgNone => "id-token-alg-none",
+        "ID tokens are unsigned (alg none).";
+    IdTokenHs256Pubkey => "id-token-hs256-pubkey",
+        "ID tokens are HS256 MACs keyed with the RSA public key.";
+    IdTokenWrongIss => "id-token-wrong-iss",
+        "ID tokens carry an iss that is not the issuer.";
+    IdTokenAudMissingClient => "id-token-aud-missing-client",
+        "ID tokens are addressed to another audience and lack azp.";
+    IdTokenExpired => "id-token-expired",
+        "ID tokens are already expired when issued.";
+    NonceNotEchoed => "nonce-not-echoed",
+        "ID tokens omit the nonce sent in the authorization request.";
+    AtHashWrong => "at-hash-wrong",
+        "The ID token's at_hash does not match the access token.";
+    IdTokenNoIat => "id-token-no-iat",
+        "ID tokens lack the required iat claim.";
+    Es256Ignored => "es256-ignored",
+        "Clients registered for ES256 ID tokens receive RS256 ID tokens.";
+    UserinfoSubMismatch => "userinfo-sub-mismatch",
+        "The userinfo response's sub differs from the ID token's sub.";
+    UserinfoPostUnsupported => "userinfo-post-unsupported",
+        "The userinfo endpoint refuses POST requests with 405.";
+    UserinfoAcceptsInvalidToken => "userinfo-accepts-invalid-token",
+        "The userinfo endpoint answers any bearer token, even an unknown one.";
+    RefreshIdTokenNewSub => "refresh-id-token-new-sub",
+        "ID tokens from the refresh grant carry a different sub.";
+    RefreshNotBoundToClient => "refresh-not-bound-to-client",
+        "A refresh token can be redeemed by a client it was not issued to.";
+    RefreshRotationOldValid => "refresh-rotation-old-valid",
+        "A rotated refresh token stays valid after its replacement is issued.";
+    RefreshScopeEscalation => "refresh-scope-escalation",
+        "The refresh grant issues scopes beyond the original grant.";
+    RevocationNoop => "revocation-noop",
+        "The revocation endpoint reports success but revokes nothing.";
+    RevocationInvalidTokenError => "revocation-invalid-token-error",
+        "The revocation endpoint answers an unknown token with an error instead of 200.";
+    RevocationKeepsAccessTokens => "revocation-keeps-access-tokens",
+        "Revoking a refresh token leaves the grant's access tokens valid.";
+    RevocationAnyClient => "revocation-any-client",
+        "The revocation endpoint revokes tokens that belong to another client.";
+    IntrospectionAlwaysInactive => "introspection-always-inactive",
+        "The introspection endpoint reports every token as inactive.";
+    IntrospectionRevokedActive => "introspection-revoked-active",
+        "The introspection endpoint reports revoked tokens as active.";
+    IntrospectionUnauthenticated => "introspection-unauthenticated",
+        "The introspection endpoint serves requests without client authentication.";
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error for a fault name that [`Fault::from_str`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFault(pub String);
+
+impl fmt::Display for UnknownFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown fault \"{}\"; known faults: ", self.0)?;
+        for (i, fault) in Fault::ALL.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(fault.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownFault {}
+
+impl FromStr for Fault {
+    type Err = UnknownFault;
+
+    fn from_str(s: &str) -> Result<Fault, UnknownFault> {
+        Fault::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| UnknownFault(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_round_trip() {
+        for &fault in Fault::ALL {
+            assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
+            assert_eq!(fault.to_string(), fault.name());
+            assert!(fault.description().ends_with('.'));
+        }
+    }
+
+    #[test]
+    fn names_are_unique_kebab_case() {
+        let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), Fault::ALL.len());
+        assert_eq!(Fault::ALL.len(), 47);
+        for name in names {
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fault_lists_known_ones() {
+        let err = "no-such-fault".parse::<Fault>().unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with(
+            "unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "
+        ));
+        assert!(text.ends_with("introspection-unauthenticated"));
+    }
+}

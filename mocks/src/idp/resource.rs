@@ -1,0 +1,272 @@
+//! Endpoints that act on issued tokens: userinfo, revocation (RFC 7009)
+//! and introspection (RFC 7662).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::oauth::{OAuthError, authenticate};
+use super::util::{Params, is_form, now};
+use super::{App, Fault};
+use crate::realm::User;
+
+/// Claims released with the `profile` scope.
+const PROFILE_CLAIMS: &[&str] = &[
+    "name",
+    "family_name",
+    "given_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "updated_at",
+];
+
+/// Claims released with the `email` scope.
+const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
+
+/// A response that must not be cached.
+fn no_store(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(body),
+    )
+        .into_response()
+}
+
+/// A userinfo error with an RFC 6750 `WWW-Authenticate` challenge.
+fn bearer_error(status: StatusCode, challenge: &'static str) -> Response {
+    let mut response = status.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The token of an `Authorization: Bearer` header.
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// `GET /userinfo`.
+pub(crate) async fn userinfo_get(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    userinfo(&app, &headers, None)
+}
+
+/// `POST /userinfo`, with the token in the header or the form body.
+pub(crate) async fn userinfo_post(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if app.has(Fault::UserinfoPostUnsupported) {
+        let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        return response;
+    }
+    let mut form_token = None;
+    if is_form(&headers) {
+        let params = Params::parse(&body);
+        if params.count("access_token") > 1 {
+            return bearer_error(StatusCode::BAD_REQUEST, "Bearer error=\"invalid_request\"");
+        }
+        form_token = params.get("access_token").map(str::to_owned);
+    }
+    userinfo(&app, &headers, form_token)
+}
+
+fn userinfo(app: &App, headers: &HeaderMap, form_token: Option<String>) -> Response {
+    let token = match (bearer_token(headers), form_token) {
+        (Some(_), Some(_)) => {
+            return bearer_error(StatusCode::BAD_REQUEST, "Bearer error=\"invalid_request\"");
+        }
+        (Some(token), None) | (None, Some(token)) => token,
+        (None, None) => return bearer_error(StatusCode::UNAUTHORIZED, "Bearer"),
+    };
+    let found = {
+        let store = app.store();
+        store
+            .access_tokens
+            .get(&token)
+            .filter(|t| t.is_active(now()))
+            .and_then(|t| Some((app.realm().user_by_sub(&t.sub)?, t.scope.clone())))
+    };
+    let (user, scope) = match found {
+        Some(found) => found,
+        None if app.has(Fault::UserinfoAcceptsInvalidToken) => match app.realm().users.first() {
+            Some(user) => (
+                user,
+                vec!["openid".into(), "profile".into(), "email".into()],
+            ),
+            None => return bearer_error(StatusCode::UNAUTHORIZED, INVALID_TOKEN),
+        },
+        None => return bearer_error(StatusCode::UNAUTHORIZED, INVALID_TOKEN),
+    };
+    no_store(
+        StatusCode::OK,
+        Value::Object(user_claims(app, user, &scope)),
+    )
+}
+
+const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+
+fn user_claims(app: &App, user: &User, scope: &[String]) -> Map<String, Value> {
+    let mut claims = Map::new();
+    let sub = if app.has(Fault::UserinfoSubMismatch) {
+        format!("x-{}", user.sub)
+    } else {
+        user.sub.clone()
+    };
+    claims.insert("sub".into(), sub.into());
+    let mut release = |names: &[&str]| {
+        for &name in names {
+            if let Some(value) = user.claims.get(name) {
+                claims.insert(name.to_owned(), value.clone());
+            }
+        }
+    };
+    if scope.iter().any(|s| s == "profile") {
+        release(PROFILE_CLAIMS);
+    }
+    if scope.iter().any(|s| s == "email") {
+        release(EMAIL_CLAIMS);
+    }
+    claims
+}
+
+/// `POST /revoke` (RFC 7009).
+pub(crate) async fn revoke(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match revoke_inner(&app, &headers, &body) {
+        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn revoke_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
+    let params = Params::from_form(headers, body).ok_or_else(OAuthError::not_a_form)?;
+    if let Some(name) = params.repeated() {
+        return Err(OAuthError::repeated(name));
+    }
+    let client = authenticate(app, headers, &params)?;
+    let value = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    if app.has(Fault::RevocationNoop) {
+        return Ok(());
+    }
+    let mut store = app.store();
+    let (token, is_refresh) = if let Some(token) = store.access_tokens.get(value) {
+        (token.clone(), false)
+    } else if let Some(token) = store.refresh_tokens.get(value) {
+        (token.clone(), true)
+    } else if app.has(Fault::RevocationInvalidTokenError) {
+        return Err(OAuthError::invalid_request("the token is unknown"));
+    } else {
+        // RFC 7009 2.2: invalid tokens do not cause an error.
+        return Ok(());
+    };
+    if token.client_id != client.client_id && !app.has(Fault::RevocationAnyClient) {
+        return Err(OAuthError::unauthorized_client(
+            "the token was issued to another client",
+        ));
+    }
+    if !is_refresh {
+        if let Some(t) = store.access_tokens.get_mut(value) {
+            t.revoked = true;
+        }
+    } else if app.has(Fault::RevocationKeepsAccessTokens) {
+        if let Some(t) = store.refresh_tokens.get_mut(value) {
+            t.revoked = true;
+        }
+    } else {
+        store.revoke_grant(token.grant);
+    }
+    Ok(())
+}
+
+/// `POST /introspect` (RFC 7662).
+pub(crate) async fn introspect(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match introspect_inner(&app, &headers, &body) {
+        Ok(body) => no_store(StatusCode::OK, body),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn introspect_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+    let params = Params::from_form(headers, body).ok_or_else(OAuthError::not_a_form)?;
+    if let Some(name) = params.repeated() {
+        return Err(OAuthError::repeated(name));
+    }
+    if !app.has(Fault::IntrospectionUnauthenticated) {
+        let client = authenticate(app, headers, &params)?;
+        if !client.is_confidential() {
+            return Err(OAuthError::invalid_client(
+                "introspection requires client authentication",
+            ));
+        }
+    }
+    let value = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let inactive = json!({ "active": false });
+    if app.has(Fault::IntrospectionAlwaysInactive) {
+        return Ok(inactive);
+    }
+    let store = app.store();
+    let now = now();
+    let (token, is_access) = match store.access_tokens.get(value) {
+        Some(token) => (token, true),
+        None => match store.refresh_tokens.get(value) {
+            Some(token) => (token, false),
+            None => return Ok(inactive),
+        },
+    };
+    let active = now < token.exp && (!token.revoked || app.has(Fault::IntrospectionRevokedActive));
+    if !active {
+        return Ok(inactive);
+    }
+    let mut body = json!({
+        "active": true,
+        "scope": token.scope.join(" "),
+        "client_id": token.client_id,
+        "sub": token.sub,
+        "exp": token.exp,
+        "iat": token.iat,
+        "iss": app.issuer,
+    });
+    if is_access && let Some(map) = body.as_object_mut() {
+        map.insert("token_type".into(), "Bearer".into());
+    }
+    Ok(body)
+}

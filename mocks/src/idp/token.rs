@@ -1,0 +1,341 @@
+//! The token endpoint: authorization code and refresh token grants, and
+//! ID token construction.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::keys::Signer;
+use super::oauth::{OAuthError, authenticate};
+use super::store::{Store, Token};
+use super::util::{Params, ct_eq, is_pkce_value, left_half_hash, now, s256, split_scope};
+use super::{App, Fault, SCOPES_SUPPORTED};
+use crate::realm::Client;
+
+/// `POST /token`.
+pub(crate) async fn token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match token_response(&app, &headers, &body) {
+        Ok(body) => {
+            let mut response = Json(body).into_response();
+            if !app.has(Fault::TokenResponseCacheable) {
+                let headers = response.headers_mut();
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            }
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+fn token_response(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+    let params = Params::from_form(headers, body).ok_or_else(OAuthError::not_a_form)?;
+    if let Some(name) = params.repeated() {
+        return Err(OAuthError::repeated(name));
+    }
+    let client = authenticate(app, headers, &params)?;
+    match params.get("grant_type") {
+        None => Err(OAuthError::invalid_request("grant_type is required")),
+        Some("authorization_code") => code_grant(app, client, &params),
+        Some("refresh_token") => refresh_grant(app, client, &params),
+        Some(other) => Err(OAuthError::unsupported_grant_type(format!(
+            "grant_type {other} is not supported"
+        ))),
+    }
+}
+
+/// What a successful grant hands out.
+struct Issued {
+    access_token: String,
+    refresh_token: String,
+    scope: Vec<String>,
+    id_token: String,
+}
+
+impl Issued {
+    fn into_json(self, app: &App) -> Value {
+        json!({
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": app.config.access_token_ttl.as_secs(),
+            "scope": self.scope.join(" "),
+            "id_token": self.id_token,
+            "refresh_token": self.refresh_token,
+        })
+    }
+}
+
+/// Stores a new access token and refresh token for `grant`.
+#[allow(clippy::too_many_arguments)]
+fn issue_tokens(
+    app: &App,
+    store: &mut Store,
+    client_id: &str,
+    sub: &str,
+    access_scope: &[String],
+    refresh_scope: &[String],
+    grant: u64,
+    auth_time: u64,
+) -> (String, String) {
+    let iat = now();
+    let token = |scope: &[String], ttl: std::time::Duration| Token {
+        client_id: client_id.to_owned(),
+        sub: sub.to_owned(),
+        scope: scope.to_vec(),
+        grant,
+        auth_time,
+        iat,
+        exp: iat + ttl.as_secs(),
+        revoked: false,
+    };
+    let access = store.add_access_token(token(access_scope, app.config.access_token_ttl));
+    let refresh = store.add_refresh_token(token(refresh_scope, app.config.refresh_token_ttl));
+    (access, refresh)
+}
+
+fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+    let code_value = params
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let mut store = app.store();
+    let code = store
+        .codes
+        .get(code_value)
+        .cloned()
+        .ok_or_else(|| OAuthError::invalid_grant("the code is unknown"))?;
+    let request = &code.request;
+    let now = now();
+
+    if request.client_id != client.client_id && !app.has(Fault::CodeNotBoundToClient) {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    if code.used && !app.has(Fault::CodeReusable) {
+        if !app.has(Fault::CodeReuseKeepsTokens) {
+            for &grant in &code.grants {
+                store.revoke_grant(grant);
+            }
+        }
+        return Err(OAuthError::invalid_grant("the code was already used"));
+    }
+    if now >= code.expires {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+
+    if !app.has(Fault::TokenRedirectUriUnchecked) {
+        let sent = params.get("redirect_uri");
+        let matches = match (&request.redirect_uri, sent) {
+            (Some(expected), Some(sent)) => expected == sent,
+            (Some(_), None) => false,
+            (None, Some(sent)) => sent == request.redirect_target,
+            (None, None) => true,
+        };
+        if !matches {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+    }
+
+    let verifier = params.get("code_verifier");
+    match (&request.code_challenge, verifier) {
+        (Some(_), None) => {
+            if !app.has(Fault::PkceVerifierOptional) {
+                return Err(OAuthError::invalid_grant("code_verifier is required"));
+            }
+        }
+        (Some(challenge), Some(verifier)) => {
+            let ok = if app.has(Fault::PkceVerifierIgnored) {
+                true
+            } else if app.has(Fault::PkcePlainOnly) {
+                ct_eq(verifier, challenge)
+            } else {
+                is_pkce_value(verifier) && ct_eq(&s256(verifier), challenge)
+            };
+            if !ok {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ));
+            }
+        }
+        (None, Some(_)) => {
+            if !app.has(Fault::PkceDowngradeAccepted) {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier was sent but the authorization request had no code_challenge",
+                ));
+            }
+        }
+        (None, None) => {}
+    }
+
+    let grant = store.new_grant();
+    if let Some(stored) = store.codes.get_mut(code_value) {
+        stored.used = true;
+        stored.grants.push(grant);
+    }
+    let (access_token, refresh_token) = issue_tokens(
+        app,
+        &mut store,
+        &client.client_id,
+        &code.sub,
+        &request.scope,
+        &request.scope,
+        grant,
+        code.auth_time,
+    );
+    drop(store);
+    let id_token = id_token(
+        app,
+        client,
+        &code.sub,
+        code.auth_time,
+        request.nonce.as_deref(),
+        &access_token,
+    );
+    Ok(Issued {
+        access_token,
+        refresh_token,
+        scope: request.scope.clone(),
+        id_token,
+    }
+    .into_json(app))
+}
+
+fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+    let presented = params
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let mut store = app.store();
+    let now = now();
+    let old = store
+        .refresh_tokens
+        .get(presented)
+        .cloned()
+        .filter(|t| t.is_active(now))
+        .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    if old.client_id != client.client_id && !app.has(Fault::RefreshNotBoundToClient) {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    let access_scope = match params.get("scope") {
+        None => old.scope.clone(),
+        Some(scope) => {
+            let requested = split_scope(scope);
+            let allowed = |s: &String| {
+                if app.has(Fault::RefreshScopeEscalation) {
+                    SCOPES_SUPPORTED.contains(&s.as_str())
+                } else {
+                    old.scope.contains(s)
+                }
+            };
+            if let Some(extra) = requested.iter().find(|s| !allowed(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {extra} exceeds the original grant"
+                )));
+            }
+            requested
+        }
+    };
+    if app.realm().user_by_sub(&old.sub).is_none() {
+        return Err(OAuthError::invalid_grant("the user no longer exists"));
+    }
+    if !app.has(Fault::RefreshRotationOldValid)
+        && let Some(token) = store.refresh_tokens.get_mut(presented)
+    {
+        token.revoked = true;
+    }
+    let (access_token, refresh_token) = issue_tokens(
+        app,
+        &mut store,
+        &client.client_id,
+        &old.sub,
+        &access_scope,
+        &old.scope,
+        old.grant,
+        old.auth_time,
+    );
+    drop(store);
+    let sub = if app.has(Fault::RefreshIdTokenNewSub) {
+        format!("refreshed-{}", old.sub)
+    } else {
+        old.sub.clone()
+    };
+    let id_token = id_token(app, client, &sub, old.auth_time, None, &access_token);
+    Ok(Issued {
+        access_token,
+        refresh_token,
+        scope: access_scope,
+        id_token,
+    }
+    .into_json(app))
+}
+
+/// Builds and signs an ID token for `client`.
+fn id_token(
+    app: &App,
+    client: &Client,
+    sub: &str,
+    auth_time: u64,
+    nonce: Option<&str>,
+    access_token: &str,
+) -> String {
+    let now = now();
+    let mut claims = Map::new();
+    let iss = if app.has(Fault::IdTokenWrongIss) {
+        "https://wrong-issuer.invalid".to_owned()
+    } else {
+        app.issuer.clone()
+    };
+    claims.insert("iss".into(), iss.into());
+    claims.insert("sub".into(), sub.into());
+    if app.has(Fault::IdTokenAudMissingClient) {
+        claims.insert("aud".into(), json!(["kensa-someone-else"]));
+    } else {
+        claims.insert("aud".into(), client.client_id.clone().into());
+        claims.insert("azp".into(), client.client_id.clone().into());
+    }
+    let (iat, exp) = if app.has(Fault::IdTokenExpired) {
+        (now.saturating_sub(600), now.saturating_sub(300))
+    } else {
+        (now, now + app.config.id_token_ttl.as_secs())
+    };
+    claims.insert("exp".into(), exp.into());
+    if !app.has(Fault::IdTokenNoIat) {
+        claims.insert("iat".into(), iat.into());
+    }
+    claims.insert("auth_time".into(), auth_time.into());
+    if let Some(nonce) = nonce.filter(|_| !app.has(Fault::NonceNotEchoed)) {
+        claims.insert("nonce".into(), nonce.into());
+    }
+    let at_hash = if app.has(Fault::AtHashWrong) {
+        left_half_hash(&format!("not-{access_token}"))
+    } else {
+        left_half_hash(access_token)
+    };
+    claims.insert("at_hash".into(), at_hash.into());
+
+    let es256 = client.id_token_signed_response_alg == "ES256" && !app.has(Fault::Es256Ignored);
+    let signer = if app.has(Fault::IdTokenAlgNone) {
+        Signer::Unsigned
+    } else if app.has(Fault::IdTokenHs256Pubkey) {
+        Signer::Hs256PublicKey
+    } else if es256 {
+        Signer::Es256
+    } else if app.has(Fault::IdTokenBadSignature) {
+        Signer::RogueRs256
+    } else {
+        Signer::Rs256
+    };
+    app.config.keys.sign(signer, &claims)
+}

@@ -1,0 +1,412 @@
+//! Fixture data shared by every managed identity provider: OAuth clients and
+//! users with their claims, loaded from a TOML file.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Client authentication methods a realm client may register.
+const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
+
+/// ID token signing algorithms a realm client may register.
+const SIGNING_ALGS: &[&str] = &["RS256", "ES256"];
+
+/// The set of clients and users an identity provider is configured with.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Realm {
+    /// Registered OAuth clients.
+    pub clients: Vec<Client>,
+    /// Users who can sign in.
+    pub users: Vec<User>,
+}
+
+/// A registered OAuth 2.0 / OpenID Connect client.
+#[derive(Clone, Deserialize)]
+pub struct Client {
+    /// What the harness uses this client for (`confidential`, `public`, ...).
+    pub role: String,
+    /// The OAuth `client_id`.
+    pub client_id: String,
+    /// The client secret; absent for public clients.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Registered redirect URIs, compared by exact string match.
+    pub redirect_uris: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// `RS256` (the default) or `ES256`.
+    #[serde(default = "default_signing_alg")]
+    pub id_token_signed_response_alg: String,
+    /// Scopes the client may be granted.
+    pub scopes: Vec<String>,
+}
+
+/// A user who can sign in at the identity provider.
+#[derive(Clone, Deserialize)]
+pub struct User {
+    /// Login name.
+    pub username: String,
+    /// Login password.
+    pub password: String,
+    /// Subject identifier (`sub`).
+    pub sub: String,
+    /// Standard claims (name, email, ...) released through userinfo.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+fn default_signing_alg() -> String {
+    "RS256".to_owned()
+}
+
+impl Client {
+    /// True when the client authenticates with a secret (not `none`).
+    pub fn is_confidential(&self) -> bool {
+        self.token_endpoint_auth_method != "none"
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("role", &self.role)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| Redacted),
+            )
+            .field("redirect_uris", &self.redirect_uris)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .field(
+                "id_token_signed_response_alg",
+                &self.id_token_signed_response_alg,
+            )
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("username", &self.username)
+            .field("password", &Redacted)
+            .field("sub", &self.sub)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+/// Stands in for a secret in `Debug` output.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Why a realm could not be loaded. Each variant names the file (or
+/// `<inline realm>` for text passed to [`Realm::from_toml`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RealmError {
+    /// The realm file could not be read.
+    #[error("{}: cannot read realm file: {source}", path.display())]
+    Read {
+        /// The file that was read.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The text is not valid TOML or does not match the realm schema.
+    #[error("{file}: invalid realm: {source}")]
+    Parse {
+        /// The file the text came from.
+        file: String,
+        /// The TOML error.
+        source: toml::de::Error,
+    },
+    /// Two clients share a `client_id`.
+    #[error("{file}: duplicate client_id \"{client_id}\"")]
+    DuplicateClientId {
+        /// The file the realm came from.
+        file: String,
+        /// The repeated client_id.
+        client_id: String,
+    },
+    /// Two users share a username.
+    #[error("{file}: duplicate username \"{username}\"")]
+    DuplicateUsername {
+        /// The file the realm came from.
+        file: String,
+        /// The repeated username.
+        username: String,
+    },
+    /// A client with a secret-based authentication method has no secret.
+    #[error("{file}: client \"{client_id}\" uses {method} but has no client_secret")]
+    MissingSecret {
+        /// The file the realm came from.
+        file: String,
+        /// The client lacking a secret.
+        client_id: String,
+        /// Its authentication method.
+        method: String,
+    },
+    /// A client has no redirect URI.
+    #[error("{file}: client \"{client_id}\" has no redirect_uris")]
+    NoRedirectUri {
+        /// The file the realm came from.
+        file: String,
+        /// The client lacking redirect URIs.
+        client_id: String,
+    },
+    /// A client registers an authentication method the IdP does not know.
+    #[error(
+        "{file}: client \"{client_id}\" has unknown token_endpoint_auth_method \"{method}\" \
+         (expected client_secret_basic, client_secret_post or none)"
+    )]
+    UnknownAuthMethod {
+        /// The file the realm came from.
+        file: String,
+        /// The client.
+        client_id: String,
+        /// The unknown method.
+        method: String,
+    },
+    /// A client registers an ID token algorithm other than RS256 or ES256.
+    #[error(
+        "{file}: client \"{client_id}\" has unsupported id_token_signed_response_alg \"{alg}\" \
+         (expected RS256 or ES256)"
+    )]
+    UnsupportedAlg {
+        /// The file the realm came from.
+        file: String,
+        /// The client.
+        client_id: String,
+        /// The unsupported algorithm.
+        alg: String,
+    },
+}
+
+impl Realm {
+    /// Parses and validates realm TOML text.
+    pub fn from_toml(text: &str) -> Result<Realm, RealmError> {
+        Self::parse(text, "<inline realm>")
+    }
+
+    /// Reads, parses and validates a realm file.
+    pub fn load(path: &Path) -> Result<Realm, RealmError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RealmError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The first client registered with `role`.
+    pub fn client_by_role(&self, role: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.role == role)
+    }
+
+    /// The client registered as `client_id`.
+    pub fn client(&self, client_id: &str) -> Option<&Client> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    /// The user whose login name is `username`.
+    pub fn user(&self, username: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.username == username)
+    }
+
+    /// The user whose subject identifier is `sub`.
+    pub fn user_by_sub(&self, sub: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.sub == sub)
+    }
+
+    fn parse(text: &str, file: &str) -> Result<Realm, RealmError> {
+        let realm: Realm = toml::from_str(text).map_err(|source| RealmError::Parse {
+            file: file.to_owned(),
+            source,
+        })?;
+        realm.validate(file)?;
+        Ok(realm)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), RealmError> {
+        let file = file.to_owned();
+        let mut ids = HashSet::new();
+        for client in &self.clients {
+            if !ids.insert(client.client_id.as_str()) {
+                return Err(RealmError::DuplicateClientId {
+                    file,
+                    client_id: client.client_id.clone(),
+                });
+            }
+            let method = client.token_endpoint_auth_method.as_str();
+            if !AUTH_METHODS.contains(&method) {
+                return Err(RealmError::UnknownAuthMethod {
+                    file,
+                    client_id: client.client_id.clone(),
+                    method: method.to_owned(),
+                });
+            }
+            if method != "none" && client.client_secret.as_deref().is_none_or(str::is_empty) {
+                return Err(RealmError::MissingSecret {
+                    file,
+                    client_id: client.client_id.clone(),
+                    method: method.to_owned(),
+                });
+            }
+            if client.redirect_uris.is_empty() {
+                return Err(RealmError::NoRedirectUri {
+                    file,
+                    client_id: client.client_id.clone(),
+                });
+            }
+            if !SIGNING_ALGS.contains(&client.id_token_signed_response_alg.as_str()) {
+                return Err(RealmError::UnsupportedAlg {
+                    file,
+                    client_id: client.client_id.clone(),
+                    alg: client.id_token_signed_response_alg.clone(),
+                });
+            }
+        }
+        let mut names = HashSet::new();
+        for user in &self.users {
+            if !names.insert(user.username.as_str()) {
+                return Err(RealmError::DuplicateUsername {
+                    file,
+                    username: user.username.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/realm.toml");
+
+    fn client_toml(id: &str, method: &str, secret: Option<&str>, uris: &str) -> String {
+        let secret = secret
+            .map(|s| format!("client_secret = \"{s}\"\n"))
+            .unwrap_or_default();
+        format!(
+            "[[clients]]\nrole = \"r\"\nclient_id = \"{id}\"\n{secret}\
+             redirect_uris = {uris}\ntoken_endpoint_auth_method = \"{method}\"\n\
+             scopes = [\"openid\"]\n"
+        )
+    }
+
+    #[test]
+    fn loads_fixture() {
+        let realm = Realm::load(Path::new(FIXTURE)).unwrap();
+        let confidential = realm.client_by_role("confidential").unwrap();
+        assert_eq!(
+            confidential.token_endpoint_auth_method,
+            "client_secret_basic"
+        );
+        assert_eq!(
+            realm
+                .client("kensa-es256")
+                .unwrap()
+                .id_token_signed_response_alg,
+            "ES256"
+        );
+        assert!(
+            realm
+                .client_by_role("public")
+                .unwrap()
+                .client_secret
+                .is_none()
+        );
+        let alice = realm.user("alice").unwrap();
+        assert_eq!(alice.claims["email"], "alice@example.test");
+        assert!(realm.user("nobody").is_none());
+        assert!(realm.user_by_sub(&alice.sub).is_some());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let realm = Realm::load(Path::new(FIXTURE)).unwrap();
+        let text = format!("{realm:?}");
+        for client in &realm.clients {
+            if let Some(secret) = &client.client_secret {
+                assert!(!text.contains(secret.as_str()));
+            }
+        }
+        for user in &realm.users {
+            assert!(!text.contains(user.password.as_str()));
+        }
+        assert!(text.contains("[redacted]"));
+    }
+
+    #[test]
+    fn default_alg_is_rs256() {
+        let text = format!(
+            "users = []\n{}",
+            client_toml("a", "none", None, "[\"https://a.test/cb\"]")
+        );
+        let realm = Realm::from_toml(&text).unwrap();
+        assert_eq!(realm.clients[0].id_token_signed_response_alg, "RS256");
+    }
+
+    #[test]
+    fn rejects_invalid_realms() {
+        let head = "users = []\n";
+        let dup = format!(
+            "{head}{}{}",
+            client_toml("a", "none", None, "[\"https://a.test/cb\"]"),
+            client_toml("a", "none", None, "[\"https://a.test/cb\"]")
+        );
+        assert!(matches!(
+            Realm::from_toml(&dup),
+            Err(RealmError::DuplicateClientId { .. })
+        ));
+        let no_secret = format!(
+            "{head}{}",
+            client_toml("a", "client_secret_post", None, "[\"https://a.test/cb\"]")
+        );
+        let err = Realm::from_toml(&no_secret).unwrap_err();
+        assert!(matches!(err, RealmError::MissingSecret { .. }));
+        assert!(err.to_string().starts_with("<inline realm>: "));
+        let no_uri = format!("{head}{}", client_toml("a", "none", None, "[]"));
+        assert!(matches!(
+            Realm::from_toml(&no_uri),
+            Err(RealmError::NoRedirectUri { .. })
+        ));
+        let bad_method = format!(
+            "{head}{}",
+            client_toml("a", "private_key_jwt", None, "[\"https://a.test/cb\"]")
+        );
+        assert!(matches!(
+            Realm::from_toml(&bad_method),
+            Err(RealmError::UnknownAuthMethod { .. })
+        ));
+        let users = "clients = []\n[[users]]\nusername = \"u\"\npassword = \"p\"\nsub = \"1\"\n\
+                     [[users]]\nusername = \"u\"\npassword = \"q\"\nsub = \"2\"\n";
+        assert!(matches!(
+            Realm::from_toml(users),
+            Err(RealmError::DuplicateUsername { .. })
+        ));
+        assert!(matches!(
+            Realm::from_toml("clients = 3"),
+            Err(RealmError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let err = Realm::load(Path::new("/nonexistent/realm.toml")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/realm.toml"));
+    }
+}

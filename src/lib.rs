@@ -1,0 +1,36 @@
+//! kensa (検査, "inspection") is a conformance and interop test harness for
+//! identity providers.
+//!
+//! Cucumber scenarios in `features/` drive full login, token and claims flows
+//! against an IdP (the *target*) and check each behaviour against the sentence
+//! of the specification that requires it. This library is the engine the
+//! `kensa` binary runs the steps with:
+//!
+//! - [`http`]: an HTTP client with a per-scenario cookie jar, manual redirect
+//!   handling, timeouts, a body size cap and a recorder of every exchange;
+//! - [`oidc`]: discovery, JWKS, authorization requests with state, nonce and
+//!   PKCE, the token client and ID token verification;
+//! - [`login`]: drives real HTML login pages;
+//! - [`targets`]: the IdPs a run can be pointed at;
+//! - [`checks`]: the check catalogue read from the feature files;
+//! - [`report`]: the console summary and the JUnit / Cucumber JSON reports;
+//! - [`secret`]: secrets that never print, and the run-wide scrubber that keeps
+//!   them out of every output.
+//!
+//! ```
+//! use kensa::secret::Secret;
+//! let s = Secret::new("client-secret-value");
+//! assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
+//! assert_eq!(s.expose(), "client-secret-value");
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod checks;
+pub mod http;
+pub mod login;
+pub mod oidc;
+pub mod report;
+pub mod secret;
+pub mod targets;
+pub mod world;

@@ -1,0 +1,293 @@
+//! Drives real HTML login pages.
+//!
+//! The generic driver finds the form that has a password input, carries its
+//! hidden fields over, fills the username and password and submits it to the
+//! form's action, then follows redirects until the flow reaches the client's
+//! redirect URI or stops on a page. IdP-specific profiles come later; the
+//! generic driver stays the fallback.
+
+use scraper::{Html, Selector};
+use url::Url;
+
+use crate::http::{Followed, HttpClient, HttpError, Request, Response, preview};
+
+/// Errors driving a login page.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// HTTP failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The page has no form with a password input.
+    #[error("no login form (a form with a password input) on {url}: HTTP {status}, {text}")]
+    NoForm {
+        /// Page URL (redacted).
+        url: String,
+        /// Page status.
+        status: u16,
+        /// Start of the page text.
+        text: String,
+    },
+    /// The form's action is not a URL.
+    #[error("the login form's action {action:?} is not a URL")]
+    BadAction {
+        /// The action attribute.
+        action: String,
+    },
+    /// More forms than a login takes.
+    #[error("the login did not finish after {0} form submissions")]
+    TooManyForms(usize),
+}
+
+/// A login form found on a page.
+#[derive(Debug, Clone)]
+pub struct LoginForm {
+    /// Absolute URL to submit to.
+    pub action: Url,
+    /// `get` or `post`.
+    pub method: String,
+    /// Fields with their current values (hidden fields, defaults).
+    pub fields: Vec<(String, String)>,
+    /// Name of the username input.
+    pub username_field: Option<String>,
+    /// Name of the password input.
+    pub password_field: String,
+    /// Names of the hidden inputs.
+    pub hidden: Vec<String>,
+}
+
+/// Hidden-field names that look like an anti-CSRF token.
+const CSRF_HINTS: &[&str] = &["csrf", "xsrf", "token", "authenticity", "nonce"];
+
+impl LoginForm {
+    /// The fields to submit with the given credentials.
+    #[must_use]
+    pub fn fill(&self, username: &str, password: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .fields
+            .iter()
+            .filter(|(k, _)| Some(k) != self.username_field.as_ref() && *k != self.password_field)
+            .cloned()
+            .collect();
+        if let Some(u) = &self.username_field {
+            out.push((u.clone(), username.to_owned()));
+        }
+        out.push((self.password_field.clone(), password.to_owned()));
+        out
+    }
+
+    /// The hidden field that carries the anti-CSRF token, by name.
+    #[must_use]
+    pub fn csrf_field(&self) -> Option<&str> {
+        self.hidden
+            .iter()
+            .find(|h| {
+                let l = h.to_ascii_lowercase();
+                CSRF_HINTS.iter().any(|hint| l.contains(hint))
+            })
+            .map(String::as_str)
+    }
+}
+
+/// Finds the login form on a page.
+///
+/// # Errors
+/// `BadAction` when the action does not resolve; `Ok(None)` when there is
+/// no form with a password input.
+pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, LoginError> {
+    let doc = Html::parse_document(html);
+    let forms = Selector::parse("form").expect("static selector");
+    let inputs = Selector::parse("input, select, textarea").expect("static selector");
+    for form in doc.select(&forms) {
+        let mut fields = Vec::new();
+        let mut hidden = Vec::new();
+        let mut username_field = None;
+        let mut password_field = None;
+        for input in form.select(&inputs) {
+            let el = input.value();
+            let Some(name) = el.attr("name") else { continue };
+            let kind = el.attr("type").unwrap_or("text").to_ascii_lowercase();
+            match kind.as_str() {
+                "password" => {
+                    if password_field.is_none() {
+                        password_field = Some(name.to_owned());
+                    }
+                    continue;
+                }
+                "hidden" => hidden.push(name.to_owned()),
+                "text" | "email" | "tel" if username_field.is_none() && password_field.is_none() => {
+                    username_field = Some(name.to_owned());
+                }
+                "submit" | "button" | "image" | "reset" | "file" => continue,
+                "checkbox" | "radio" if el.attr("checked").is_none() => continue,
+                _ => {}
+            }
+            fields.push((name.to_owned(), el.attr("value").unwrap_or("").to_owned()));
+        }
+        let Some(password_field) = password_field else { continue };
+        let raw_action = form.value().attr("action").unwrap_or("").trim();
+        let action = if raw_action.is_empty() || raw_action.starts_with('#') {
+            page.clone()
+        } else {
+            page.join(raw_action).map_err(|_| LoginError::BadAction { action: raw_action.to_owned() })?
+        };
+        let method = form.value().attr("method").unwrap_or("get").to_ascii_lowercase();
+        return Ok(Some(LoginForm { action, method, fields, username_field, password_field, hidden }));
+    }
+    Ok(None)
+}
+
+/// Text of the first element that looks like an error message, if any.
+#[must_use]
+pub fn page_error(html: &str) -> Option<String> {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(
+        "#login-error, .error, .alert-error, .alert-danger, #input-error, #input-error-username, .message-error, [role=alert]",
+    )
+    .expect("static selector");
+    doc.select(&sel)
+        .map(|e| e.text().collect::<Vec<_>>().join(" "))
+        .map(|t| preview(&t, 160))
+        .find(|t| !t.is_empty())
+}
+
+/// Credentials to log in with.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: crate::secret::Secret,
+}
+
+/// What to do to the login form before submitting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// Submit it as a browser would.
+    None,
+    /// Drop the anti-CSRF hidden field and submit without the browser's
+    /// cookies, as a cross-site forged POST would arrive.
+    ForgedPost,
+}
+
+/// How a login flow ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The IdP redirected to the client's redirect URI.
+    Redirected(Url),
+    /// The flow stopped on a page that is not a redirect.
+    Page {
+        /// The page.
+        response: Response,
+        /// Whether credentials were submitted on the way.
+        submitted: bool,
+    },
+}
+
+/// Runs an authorization request in a browser-like way: GET the URL, follow
+/// redirects, and submit the login form with `creds` when one appears, until
+/// a redirect matches `stop` or a page without a login form is reached.
+///
+/// # Errors
+/// On HTTP errors, an unusable form, or more than one form submission.
+pub async fn drive(
+    http: &HttpClient,
+    start: Request,
+    creds: &Credentials,
+    tamper: Tamper,
+    stop: &(dyn Fn(&Url) -> bool + Sync),
+) -> Result<Outcome, LoginError> {
+    let mut submitted = false;
+    let mut next = start;
+    loop {
+        let response = match http.follow(next, stop).await? {
+            Followed::Stopped(url) => return Ok(Outcome::Redirected(url)),
+            Followed::Page(r) => r,
+        };
+        let is_html = response.header("content-type").is_none_or(|c| c.contains("html"));
+        let form = if is_html { find_login_form(&response.text(), &response.url)? } else { None };
+        let Some(form) = form else {
+            return Ok(Outcome::Page { response, submitted });
+        };
+        if submitted {
+            // The IdP showed the login form again: the login was refused.
+            return Ok(Outcome::Page { response, submitted });
+        }
+        let mut fields = form.fill(&creds.username, creds.password.expose());
+        http.scrubber().register(creds.password.expose());
+        if tamper == Tamper::ForgedPost {
+            if let Some(csrf) = form.csrf_field() {
+                fields.retain(|(k, _)| k != csrf);
+            }
+        }
+        submitted = true;
+        next = if form.method == "post" {
+            Request::post_form(form.action.clone(), fields)
+        } else {
+            let mut u = form.action.clone();
+            u.query_pairs_mut().extend_pairs(fields);
+            Request::get(u)
+        };
+        if tamper == Tamper::ForgedPost {
+            // A forged cross-site POST carries none of the victim's
+            // anti-CSRF state: send it from a fresh, cookie-less client.
+            let forged = HttpClient::new(http.scrubber().clone())?;
+            let response = match forged.follow(next, stop).await? {
+                Followed::Stopped(url) => return Ok(Outcome::Redirected(url)),
+                Followed::Page(r) => r,
+            };
+            for ex in forged.exchanges() {
+                http.push_exchange(ex);
+            }
+            return Ok(Outcome::Page { response, submitted });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"<html><body>
+      <form id="search" action="/search"><input name="q"></form>
+      <form id="kc-form-login" action="/login-actions/authenticate?session_code=a&amp;execution=b" method="POST">
+        <input type="hidden" name="csrf_token" value="t0k">
+        <input type="hidden" name="request_id" value="r1">
+        <input type="text" name="username" value="">
+        <input type="password" name="password">
+        <input type="checkbox" name="rememberMe">
+        <input type="submit" name="login" value="Sign in">
+      </form></body></html>"#;
+
+    #[test]
+    fn finds_the_password_form_and_resolves_the_action() {
+        let page = Url::parse("https://idp.test/realms/r/auth?x=1").unwrap();
+        let f = find_login_form(PAGE, &page).unwrap().unwrap();
+        assert_eq!(f.action.as_str(), "https://idp.test/login-actions/authenticate?session_code=a&execution=b");
+        assert_eq!(f.method, "post");
+        assert_eq!(f.username_field.as_deref(), Some("username"));
+        assert_eq!(f.password_field, "password");
+        assert_eq!(f.csrf_field(), Some("csrf_token"));
+        let filled = f.fill("alice", "pw");
+        assert!(filled.contains(&("request_id".into(), "r1".into())));
+        assert!(filled.contains(&("username".into(), "alice".into())));
+        assert!(!filled.iter().any(|(k, _)| k == "rememberMe" || k == "login"));
+    }
+
+    #[test]
+    fn hash_action_posts_back_to_the_page() {
+        let page = Url::parse("https://idp.test/oauth2/authorize?a=b").unwrap();
+        let html = r##"<form id="lform" action="#" method="post"><input name="user"><input type="password" name="password"></form>"##;
+        let f = find_login_form(html, &page).unwrap().unwrap();
+        assert_eq!(f.action, page);
+        assert_eq!(f.username_field.as_deref(), Some("user"));
+    }
+
+    #[test]
+    fn no_password_form_is_none_and_errors_are_found() {
+        let page = Url::parse("https://idp.test/").unwrap();
+        assert!(find_login_form("<form><input name=q></form>", &page).unwrap().is_none());
+        assert!(find_login_form("<<<not html", &page).unwrap().is_none());
+        assert_eq!(page_error(r#"<p id="login-error">Invalid  username</p>"#).as_deref(), Some("Invalid username"));
+    }
+}

@@ -1,0 +1,229 @@
+//! Secrets that never print, and the run-wide scrubber.
+//!
+//! Every client secret, password, authorization code, token and code verifier
+//! kensa handles is held in a [`Secret`], whose `Debug` and `Display` print
+//! `[redacted]`. Values are also registered with the run's [`Scrubber`], which
+//! removes them from every report, log line and failure message before it is
+//! written, so that a secret that slipped into a message by any path is still
+//! caught at the last gate.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+/// The text that stands in for a secret everywhere.
+pub const REDACTED: &str = "[redacted]";
+
+/// A secret string. `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    #[must_use]
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value, for the one place that must send it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// Shortest value the scrubber will register. Shorter values (a one-letter
+/// password, say) would blank out ordinary words in reports.
+pub const MIN_SCRUB_LEN: usize = 6;
+
+/// The set of secret values seen during a run; [`Scrubber::scrub`] replaces
+/// every occurrence of each (and of its JSON-escaped and URL-encoded forms)
+/// with `[redacted]`. Cloning shares the set.
+#[derive(Clone, Default)]
+pub struct Scrubber {
+    values: Arc<RwLock<BTreeSet<String>>>,
+}
+
+impl fmt::Debug for Scrubber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.values.read().map(|v| v.len()).unwrap_or(0);
+        write!(f, "Scrubber({n} values)")
+    }
+}
+
+impl Scrubber {
+    /// An empty scrubber.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret value (values shorter than [`MIN_SCRUB_LEN`] are
+    /// ignored).
+    pub fn register(&self, value: &str) {
+        if value.len() < MIN_SCRUB_LEN {
+            return;
+        }
+        if let Ok(mut set) = self.values.write() {
+            set.insert(value.to_owned());
+            let json = serde_json::to_string(value).unwrap_or_default();
+            let json = json.trim_matches('"');
+            if json != value {
+                set.insert(json.to_owned());
+            }
+            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            if encoded != value {
+                set.insert(encoded);
+            }
+        }
+    }
+
+    /// Registers the value inside a [`Secret`].
+    pub fn register_secret(&self, secret: &Secret) {
+        self.register(secret.expose());
+    }
+
+    /// Returns `text` with every registered value replaced by `[redacted]`.
+    #[must_use]
+    pub fn scrub(&self, text: &str) -> String {
+        let Ok(set) = self.values.read() else {
+            return text.to_owned();
+        };
+        let mut out = text.to_owned();
+        // Longest first, so that a value containing another is replaced whole.
+        let mut values: Vec<&String> = set.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        for v in values {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+}
+
+/// Names of parameters, JSON members and headers whose values are secrets.
+pub const SECRET_NAMES: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "code",
+    "code_verifier",
+    "client_secret",
+    "password",
+    "token",
+    "assertion",
+    "client_assertion",
+    "samlresponse",
+    "csrf_token",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "x-amz-security-token",
+    "secretaccesskey",
+    "sessiontoken",
+];
+
+/// Whether a parameter, member or header name carries a secret.
+#[must_use]
+pub fn is_secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_NAMES.contains(&lower.as_str())
+}
+
+/// Redacts the values of secret members in a JSON value, recursively.
+#[must_use]
+pub fn redact_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    if is_secret_name(k) && !v.is_null() {
+                        (k.clone(), Value::String(REDACTED.into()))
+                    } else {
+                        (k.clone(), redact_json(v))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact_json).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Redacts secret parameters in a URL's query string (and fragment).
+#[must_use]
+pub fn redact_url(url: &url::Url) -> String {
+    let mut u = url.clone();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if is_secret_name(&k) { REDACTED.to_owned() } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
+        .collect();
+    if !pairs.is_empty() {
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    if u.fragment().is_some() {
+        u.set_fragment(Some(REDACTED));
+    }
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter2-very-secret");
+        assert_eq!(format!("{s}"), REDACTED);
+        assert_eq!(format!("{s:?}"), REDACTED);
+        assert_eq!(format!("{:?}", Some(&s)), "Some([redacted])");
+    }
+
+    #[test]
+    fn scrubber_replaces_registered_values_and_encodings() {
+        let sc = Scrubber::new();
+        sc.register("p@ss word\"x");
+        sc.register("abc"); // too short, ignored
+        let text = "a p@ss word\"x b p%40ss+word%22x c p@ss word\\\"x abc";
+        let out = sc.scrub(text);
+        assert!(!out.contains("p@ss"), "{out}");
+        assert!(!out.contains("p%40ss"), "{out}");
+        assert!(out.ends_with("abc"));
+    }
+
+    #[test]
+    fn redact_json_hides_secret_members_recursively() {
+        let v = serde_json::json!({"access_token":"t","nested":{"refresh_token":"r","x":1},"list":[{"code":"c"}]});
+        let r = redact_json(&v);
+        assert_eq!(r["access_token"], REDACTED);
+        assert_eq!(r["nested"]["refresh_token"], REDACTED);
+        assert_eq!(r["nested"]["x"], 1);
+        assert_eq!(r["list"][0]["code"], REDACTED);
+    }
+
+    #[test]
+    fn redact_url_hides_secret_query_values() {
+        let u = url::Url::parse("https://c.test/cb?code=abc123&state=s1&iss=x").unwrap();
+        let r = redact_url(&u);
+        assert!(r.contains("code=%5Bredacted%5D") || r.contains("code=[redacted]"), "{r}");
+        assert!(r.contains("state=s1"));
+        assert!(!r.contains("abc123"));
+    }
+}

@@ -1,0 +1,223 @@
+//! Targets: the IdPs a run can be pointed at.
+//!
+//! A target starts (or reaches) an IdP and tells the steps what they need:
+//! the issuer, the clients by role, the test users. Today the kind is
+//! `embedded` (the reference IdP of `kensa-mocks`, in process); process,
+//! container and remote kinds plug in beside it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use kensa_mocks::idp::{Fault, IdpConfig, Keys, RunningIdp};
+use kensa_mocks::realm::{Client, Realm, User};
+
+use crate::secret::Scrubber;
+
+/// Errors starting a target.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// No target has that name.
+    #[error("unknown target {name:?}; known targets: {known}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// Known names.
+        known: String,
+    },
+    /// A fixture file is missing or invalid.
+    #[error("fixture {path}: {reason}")]
+    Fixture {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A fault was asked of a target that has no fault switches.
+    #[error("--fault works only with the embedded target (the reference IdP), not {target:?}")]
+    FaultUnsupported {
+        /// The target.
+        target: String,
+    },
+    /// The IdP failed to start.
+    #[error("target {target:?} failed to start: {reason}")]
+    Start {
+        /// The target.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The kinds of target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// In process, zero setup.
+    Embedded,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Embedded => "embedded",
+        })
+    }
+}
+
+/// A target kensa knows, and whether it can start here.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Name used with `--target`.
+    pub name: &'static str,
+    /// Kind.
+    pub kind: Kind,
+    /// One line about it.
+    pub description: &'static str,
+    /// `Ok` when it can start here, else why not and what to do.
+    pub availability: Result<(), String>,
+}
+
+/// Every target and whether it can start here.
+#[must_use]
+pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
+    let realm = fixtures.join("realm.toml");
+    let keys = fixtures.join("keys");
+    let embedded_ready = if !realm.is_file() {
+        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", realm.display()))
+    } else if !keys.is_dir() {
+        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", keys.display()))
+    } else {
+        Ok(())
+    };
+    vec![Entry {
+        name: "embedded",
+        kind: Kind::Embedded,
+        description: "the reference IdP of kensa-mocks, in process on 127.0.0.1 (fault switches: kensa faults)",
+        availability: embedded_ready,
+    }]
+}
+
+/// What a started target tells the steps.
+#[derive(Debug)]
+pub struct TargetInfo {
+    /// Target name.
+    pub name: String,
+    /// The issuer identifier.
+    pub issuer: String,
+    /// Clients and users.
+    pub realm: Realm,
+    /// The user scenarios log in as.
+    pub default_user: String,
+    /// The fault the IdP was started with, if any.
+    pub fault: Option<Fault>,
+}
+
+impl TargetInfo {
+    /// The client with a role (`confidential`, `public`, `other`, `es256`).
+    ///
+    /// # Errors
+    /// When the target has no such client.
+    pub fn client(&self, role: &str) -> Result<&Client, String> {
+        self.realm.client_by_role(role).ok_or_else(|| {
+            let roles: Vec<&str> = self.realm.clients.iter().map(|c| c.role.as_str()).collect();
+            format!("target {:?} has no {role:?} client (it has: {})", self.name, roles.join(", "))
+        })
+    }
+
+    /// The default user.
+    ///
+    /// # Errors
+    /// When the realm lacks it.
+    pub fn user(&self) -> Result<&User, String> {
+        self.realm
+            .user(&self.default_user)
+            .ok_or_else(|| format!("target {:?} has no user {:?}", self.name, self.default_user))
+    }
+}
+
+/// How to start a target.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// The fixtures directory.
+    pub fixtures: PathBuf,
+    /// A fault to start the reference IdP with.
+    pub fault: Option<Fault>,
+}
+
+/// A started target; stop it with [`Started::stop`] (dropping also stops it).
+pub struct Started {
+    /// What the steps need.
+    pub info: Arc<TargetInfo>,
+    idp: Option<RunningIdp>,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started").field("target", &self.info.name).field("issuer", &self.info.issuer).finish()
+    }
+}
+
+impl Started {
+    /// Stops the target.
+    pub fn stop(mut self) {
+        if let Some(idp) = self.idp.take() {
+            idp.shutdown();
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, TargetError> {
+    std::fs::read_to_string(path).map_err(|e| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() })
+}
+
+/// Loads the shared realm fixture.
+///
+/// # Errors
+/// When the file is missing or invalid.
+pub fn load_realm(fixtures: &Path) -> Result<Realm, TargetError> {
+    let path = fixtures.join("realm.toml");
+    Realm::from_toml(&read(&path)?).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
+}
+
+/// Starts the named target and registers its secrets with `scrubber`.
+///
+/// # Errors
+/// Unknown name, bad fixtures, a fault for a target without switches, or a
+/// failed start.
+pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Result<Started, TargetError> {
+    match name {
+        "embedded" => {
+            let realm = load_realm(&opts.fixtures)?;
+            for c in &realm.clients {
+                if let Some(s) = &c.client_secret {
+                    scrubber.register(s);
+                }
+            }
+            for u in &realm.users {
+                scrubber.register(&u.password);
+            }
+            let keys_dir = opts.fixtures.join("keys");
+            let keys = Keys::from_pem(
+                &read(&keys_dir.join("rs256.pem"))?,
+                &read(&keys_dir.join("es256.pem"))?,
+                &read(&keys_dir.join("rs256-rogue.pem"))?,
+            )
+            .map_err(|e| TargetError::Fixture { path: keys_dir.clone(), reason: e.to_string() })?;
+            let idp = RunningIdp::start(IdpConfig::new(realm.clone(), keys).with_fault(opts.fault))
+                .await
+                .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
+            let info = TargetInfo {
+                name: name.into(),
+                issuer: idp.issuer().to_owned(),
+                realm,
+                default_user: "alice".into(),
+                fault: opts.fault,
+            };
+            Ok(Started { info: Arc::new(info), idp: Some(idp) })
+        }
+        other => Err(TargetError::Unknown {
+            name: other.into(),
+            known: catalogue(&opts.fixtures).iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}

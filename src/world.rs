@@ -1,0 +1,330 @@
+//! The per-scenario World and the run context it reads.
+//!
+//! A run installs one [`RunContext`] (the started target, the scrubber);
+//! each scenario gets a fresh [`KensaWorld`] with its own HTTP client and
+//! cookie jar. The World's `Debug` shows progress, never secrets.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context as _, anyhow, bail};
+use kensa_mocks::realm::Client;
+use url::Url;
+
+use crate::http::HttpClient;
+use crate::login::{self, Credentials, Outcome, Tamper};
+use crate::oidc::authz::{AuthRequest, Callback};
+use crate::oidc::discovery::Discovery;
+use crate::oidc::jwks::Jwks;
+use crate::oidc::jwt::Jwt;
+use crate::oidc::token::{self, ClientAuth, EndpointResponse, TokenSet};
+use crate::secret::{Scrubber, Secret};
+use crate::targets::TargetInfo;
+
+/// What every scenario of a run shares.
+#[derive(Debug)]
+pub struct RunContext {
+    /// The target under test.
+    pub target: Arc<TargetInfo>,
+    /// The run's scrubber.
+    pub scrubber: Scrubber,
+}
+
+static CURRENT: RwLock<Option<Arc<RunContext>>> = RwLock::new(None);
+
+/// Makes `ctx` the context new Worlds are created with.
+pub fn install(ctx: Arc<RunContext>) {
+    if let Ok(mut c) = CURRENT.write() {
+        *c = Some(ctx);
+    }
+}
+
+/// A failed check: the message says what was expected, what came back, and
+/// which spec sentence that breaks. Its `Display` shows the whole cause chain.
+pub struct Failure(anyhow::Error);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self(e.into())
+    }
+}
+
+/// What every step returns.
+pub type StepResult = Result<(), Failure>;
+
+/// Per-scenario state.
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct KensaWorld {
+    /// The run context.
+    pub ctx: Arc<RunContext>,
+    /// This scenario's browser and API client.
+    pub http: HttpClient,
+    /// The client role in use (`confidential` unless a step chose another).
+    pub role: String,
+    /// The discovery document, once fetched.
+    pub discovery: Option<Discovery>,
+    /// The JWKS, once fetched.
+    pub jwks: Option<Jwks>,
+    /// The last authorization request.
+    pub auth: Option<AuthRequest>,
+    /// How the last login flow ended.
+    pub outcome: Option<Outcome>,
+    /// The authorization response, if the flow reached the redirect URI.
+    pub callback: Option<Callback>,
+    /// The redirect URI that must not be reached (unregistered).
+    pub forbidden_redirect: Option<String>,
+    /// Every successful token set, in order.
+    pub tokens: Vec<TokenSet>,
+    /// The last response of a token, revocation, introspection or userinfo
+    /// request.
+    pub last: Option<EndpointResponse>,
+}
+
+impl fmt::Debug for KensaWorld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KensaWorld")
+            .field("target", &self.ctx.target.name)
+            .field("role", &self.role)
+            .field("callback", &self.callback.as_ref().map(|c| (c.code.is_some(), c.error.clone())))
+            .field("token_sets", &self.tokens.len())
+            .field("last_status", &self.last.as_ref().map(EndpointResponse::status))
+            .finish_non_exhaustive()
+    }
+}
+
+impl KensaWorld {
+    /// A fresh World for a scenario.
+    ///
+    /// # Errors
+    /// When no run context is installed or the HTTP client cannot be built.
+    pub fn new() -> anyhow::Result<Self> {
+        let ctx = CURRENT
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .ok_or_else(|| anyhow!("no target is running: scenarios run only under `kensa run`"))?;
+        let http = HttpClient::new(ctx.scrubber.clone())?;
+        Ok(Self {
+            ctx,
+            http,
+            role: "confidential".into(),
+            discovery: None,
+            jwks: None,
+            auth: None,
+            outcome: None,
+            callback: None,
+            forbidden_redirect: None,
+            tokens: Vec::new(),
+            last: None,
+        })
+    }
+
+    /// The target's issuer.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.ctx.target.issuer
+    }
+
+    /// The discovery document, fetched on first use.
+    ///
+    /// # Errors
+    /// When it cannot be fetched or is not a JSON object.
+    pub async fn discovery(&mut self) -> anyhow::Result<&Discovery> {
+        if self.discovery.is_none() {
+            let d = Discovery::fetch(&self.http, &self.ctx.target.issuer.clone()).await?;
+            self.discovery = Some(d);
+        }
+        self.discovery.as_ref().ok_or_else(|| anyhow!("discovery document unavailable"))
+    }
+
+    /// An endpoint from the discovery document.
+    ///
+    /// # Errors
+    /// When discovery fails or the member is unusable.
+    pub async fn endpoint(&mut self, member: &str) -> anyhow::Result<Url> {
+        Ok(self.discovery().await?.endpoint(member)?)
+    }
+
+    /// The JWKS, fetched on first use from the discovery `jwks_uri`.
+    ///
+    /// # Errors
+    /// When it cannot be fetched or is not a JWK Set.
+    pub async fn jwks(&mut self) -> anyhow::Result<&Jwks> {
+        if self.jwks.is_none() {
+            let url = self.endpoint("jwks_uri").await?;
+            self.jwks = Some(Jwks::fetch(&self.http, url).await?);
+        }
+        self.jwks.as_ref().ok_or_else(|| anyhow!("JWKS unavailable"))
+    }
+
+    /// The client of a role.
+    ///
+    /// # Errors
+    /// When the target has no such client.
+    pub fn client_of(&self, role: &str) -> anyhow::Result<Client> {
+        self.ctx.target.client(role).cloned().map_err(|e| anyhow!(e))
+    }
+
+    /// The client in use.
+    ///
+    /// # Errors
+    /// When the target has no client of the current role.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        self.client_of(&self.role)
+    }
+
+    /// Client authentication for `client`: its registered method, or
+    /// `method` when given; `secret` overrides the registered secret.
+    ///
+    /// # Errors
+    /// When the method needs a secret the client lacks, or is unknown.
+    pub fn auth_for(client: &Client, method: Option<&str>, secret: Option<&str>) -> anyhow::Result<ClientAuth> {
+        let method = method.unwrap_or(&client.token_endpoint_auth_method);
+        let secret = || -> anyhow::Result<Secret> {
+            secret
+                .or(client.client_secret.as_deref())
+                .map(Secret::new)
+                .ok_or_else(|| anyhow!("client {} has no secret for {method}", client.client_id))
+        };
+        Ok(match method {
+            "client_secret_basic" => ClientAuth::Basic { client_id: client.client_id.clone(), secret: secret()? },
+            "client_secret_post" => ClientAuth::Post { client_id: client.client_id.clone(), secret: secret()? },
+            "none" => ClientAuth::None { client_id: client.client_id.clone() },
+            other => bail!("unsupported client authentication method {other:?}"),
+        })
+    }
+
+    /// A fresh authorization request for the client in use: state, nonce,
+    /// scope `openid profile email offline_access`, and S256 PKCE for public
+    /// clients (confidential clients authenticate with their secret; the
+    /// PKCE checks add or remove it explicitly).
+    ///
+    /// # Errors
+    /// When the client is unknown or has no redirect URI.
+    pub fn new_auth_request(&self) -> anyhow::Result<AuthRequest> {
+        let c = self.client()?;
+        let redirect = c.redirect_uris.first().ok_or_else(|| anyhow!("client {} has no redirect URI", c.client_id))?;
+        let mut req = AuthRequest::new(&c.client_id, redirect, "openid profile email offline_access");
+        if c.token_endpoint_auth_method != "none" {
+            req.pkce = None;
+        }
+        Ok(req)
+    }
+
+    /// Runs `req` through the login page with the default user (or
+    /// `password` instead of theirs) and stores the outcome; when the flow
+    /// reached the redirect URI, parses the authorization response.
+    ///
+    /// # Errors
+    /// On HTTP or login-page errors.
+    pub async fn run_login(&mut self, req: AuthRequest, password: Option<&str>, tamper: Tamper) -> anyhow::Result<()> {
+        let endpoint = self.endpoint("authorization_endpoint").await?;
+        let user = self.ctx.target.user().map_err(|e| anyhow!(e))?;
+        let creds = Credentials {
+            username: user.username.clone(),
+            password: Secret::new(password.unwrap_or(&user.password)),
+        };
+        let url = req.to_url(&endpoint);
+        self.auth = Some(req.clone());
+        let forbidden = self.forbidden_redirect.clone();
+        let stop = move |u: &Url| {
+            req.is_redirect_target(u) || forbidden.as_deref().is_some_and(|f| crate::oidc::authz::same_endpoint(u, f))
+        };
+        let outcome = login::drive(&self.http, crate::http::Request::get(url), &creds, tamper, &stop)
+            .await
+            .context("the login flow failed")?;
+        self.callback = match &outcome {
+            Outcome::Redirected(u) => Some(Callback::parse(u, self.http.scrubber())),
+            Outcome::Page { .. } => None,
+        };
+        self.outcome = Some(outcome);
+        Ok(())
+    }
+
+    /// The code from the last authorization response.
+    ///
+    /// # Errors
+    /// When the flow produced no code; says what happened instead.
+    pub fn code(&self) -> anyhow::Result<Secret> {
+        match (&self.callback, &self.outcome) {
+            (Some(Callback { code: Some(code), .. }), _) => Ok(code.clone()),
+            (Some(cb), _) => bail!("the authorization response carries no code ({})", cb.error_text()),
+            (None, Some(Outcome::Page { response, .. })) => bail!(
+                "the login flow ended on a page (HTTP {} at {}) instead of redirecting to the client: {}",
+                response.status,
+                crate::secret::redact_url(&response.url),
+                login::page_error(&response.text()).unwrap_or_else(|| crate::http::preview(&response.text(), 160))
+            ),
+            _ => bail!("no login has run in this scenario"),
+        }
+    }
+
+    /// The last successful token set.
+    ///
+    /// # Errors
+    /// When no token request has succeeded yet.
+    pub fn tokens(&self) -> anyhow::Result<&TokenSet> {
+        self.tokens.last().ok_or_else(|| anyhow!("no token request has succeeded in this scenario"))
+    }
+
+    /// The ID token of the last successful token response, parsed.
+    ///
+    /// # Errors
+    /// When there is none or it is malformed.
+    pub fn id_token(&self) -> anyhow::Result<Jwt> {
+        let t = self.tokens()?;
+        let raw = t.id_token.as_ref().ok_or_else(|| anyhow!("the token response has no id_token"))?;
+        Ok(Jwt::parse_secret(raw)?)
+    }
+
+    /// Posts to a token-like endpoint and stores the answer as `last`; a
+    /// successful token response is also added to `tokens`.
+    ///
+    /// # Errors
+    /// On transport failure.
+    pub async fn post_endpoint(
+        &mut self,
+        member: &str,
+        auth: &ClientAuth,
+        form: Vec<(String, String)>,
+    ) -> anyhow::Result<&EndpointResponse> {
+        let url = self.endpoint(member).await?;
+        let resp = token::post(&self.http, url, auth, form).await?;
+        if member == "token_endpoint" && resp.status() == 200 {
+            if let Some(json) = &resp.json {
+                if let Ok(set) = TokenSet::from_json(json, self.http.scrubber()) {
+                    self.tokens.push(set);
+                }
+            }
+        }
+        self.last = Some(resp);
+        self.last.as_ref().ok_or_else(|| anyhow!("no response"))
+    }
+
+    /// The last endpoint response.
+    ///
+    /// # Errors
+    /// When no request was made.
+    pub fn last(&self) -> anyhow::Result<&EndpointResponse> {
+        self.last.as_ref().ok_or_else(|| anyhow!("no token, revocation, introspection or userinfo request was made"))
+    }
+
+    /// The last few HTTP exchanges, for failure messages.
+    #[must_use]
+    pub fn transcript(&self) -> String {
+        self.http.transcript_tail(4)
+    }
+}

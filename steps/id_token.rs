@@ -1,0 +1,85 @@
+//! ID token steps: one rule of OpenID Connect Core 3.1.3.7 each.
+
+use anyhow::anyhow;
+use cucumber::then;
+use jsonwebtoken::Algorithm;
+use kensa::oidc::jwt::{DEFAULT_LEEWAY_SECS, JwtError};
+use kensa::oidc::now_secs;
+use kensa::world::{KensaWorld, StepResult};
+
+/// The client's registered alg (RS256 when it registered none).
+fn registered_alg(w: &KensaWorld) -> anyhow::Result<String> {
+    let c = w.client()?;
+    Ok(if c.id_token_signed_response_alg.is_empty() { "RS256".into() } else { c.id_token_signed_response_alg })
+}
+
+#[then("the ID token signature verifies with the JWKS key named by its kid")]
+async fn signature(w: &mut KensaWorld) -> StepResult {
+    let jwt = w.id_token()?;
+    let alg: Algorithm = registered_alg(w)?.parse().map_err(|_| anyhow!("unsupported registered alg"))?;
+    let jwks = w.jwks().await?.clone();
+    jwt.verify_signature(&jwks, &[alg])?;
+    Ok(())
+}
+
+#[then("the ID token is signed")]
+async fn signed(w: &mut KensaWorld) -> StepResult {
+    let jwt = w.id_token()?;
+    if jwt.alg().is_empty() || jwt.alg().eq_ignore_ascii_case("none") {
+        return Err(JwtError::Unsigned.into());
+    }
+    Ok(())
+}
+
+#[then("the ID token's alg is the client's registered algorithm")]
+async fn registered(w: &mut KensaWorld) -> StepResult {
+    let jwt = w.id_token()?;
+    let want = registered_alg(w)?;
+    if jwt.alg() == want {
+        Ok(())
+    } else {
+        Err(anyhow!("the ID token's alg is {:?}; the client registered {want:?}", jwt.alg()).into())
+    }
+}
+
+#[then("the ID token's iss is the issuer")]
+async fn iss(w: &mut KensaWorld) -> StepResult {
+    w.id_token()?.check_iss(w.issuer())?;
+    Ok(())
+}
+
+#[then("the ID token's aud contains the client_id")]
+async fn aud(w: &mut KensaWorld) -> StepResult {
+    w.id_token()?.check_aud(&w.client()?.client_id)?;
+    Ok(())
+}
+
+#[then("the ID token has not expired")]
+async fn exp(w: &mut KensaWorld) -> StepResult {
+    w.id_token()?.check_exp(now_secs(), DEFAULT_LEEWAY_SECS)?;
+    Ok(())
+}
+
+#[then("the ID token's nonce is the one that was sent")]
+async fn nonce(w: &mut KensaWorld) -> StepResult {
+    let sent = w.auth.as_ref().and_then(|a| a.nonce.clone()).ok_or_else(|| anyhow!("no nonce was sent"))?;
+    w.id_token()?.check_nonce(&sent)?;
+    Ok(())
+}
+
+#[then("the ID token's at_hash, if present, matches the access token")]
+async fn at_hash(w: &mut KensaWorld) -> StepResult {
+    let at = w.tokens()?.access_token.expose().to_owned();
+    w.id_token()?.check_at_hash(&at, false)?;
+    Ok(())
+}
+
+#[then("the ID token has the REQUIRED claims")]
+async fn required(w: &mut KensaWorld) -> StepResult {
+    let jwt = w.id_token()?;
+    jwt.check_required_claims()?;
+    if let Err(e) = jwt.check_iat(now_secs(), DEFAULT_LEEWAY_SECS) {
+        return Err(e.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! UserInfo steps.
+
+use anyhow::anyhow;
+use cucumber::{then, when};
+use kensa::http::Request;
+use kensa::oidc::token::EndpointResponse;
+use kensa::world::{KensaWorld, StepResult};
+
+async fn call(w: &mut KensaWorld, method: &str, token: &str) -> StepResult {
+    let url = w.endpoint("userinfo_endpoint").await?;
+    let req = match method {
+        "POST" => Request::post_form(url, Vec::new()),
+        _ => Request::get(url),
+    }
+    .bearer(token)
+    .header("accept", "application/json");
+    let response = w.http.send(req).await?;
+    let json = serde_json::from_slice(&response.body).ok();
+    w.last = Some(EndpointResponse { response, json });
+    Ok(())
+}
+
+#[when(expr = "the client calls the userinfo endpoint with {word}")]
+async fn userinfo(w: &mut KensaWorld, method: String) -> StepResult {
+    let t = w.tokens()?.access_token.expose().to_owned();
+    call(w, &method, &t).await
+}
+
+#[when("the client calls the userinfo endpoint with an invalid access token")]
+async fn userinfo_invalid(w: &mut KensaWorld) -> StepResult {
+    call(w, "GET", &format!("kensa-invalid-{}", kensa::oidc::random_token(16))).await
+}
+
+#[then("the userinfo response is successful and its sub is the ID token's sub")]
+async fn userinfo_sub(w: &mut KensaWorld) -> StepResult {
+    let id_sub = w.id_token()?.str_claim("sub").map(str::to_owned).ok_or_else(|| anyhow!("the ID token has no sub"))?;
+    let r = w.last()?;
+    if r.status() != 200 {
+        fail!("the userinfo request failed: {}", r.describe());
+    }
+    match r.json.as_ref().and_then(|j| j.get("sub")).and_then(serde_json::Value::as_str) {
+        Some(s) if s == id_sub => Ok(()),
+        Some(s) => Err(anyhow!("userinfo sub is {s:?}, the ID token's sub is {id_sub:?}").into()),
+        None => Err(anyhow!("the userinfo response has no sub: {}", r.describe()).into()),
+    }
+}
+
+fn www_authenticate_error(r: &EndpointResponse) -> Option<String> {
+    let h = r.response.header("www-authenticate")?;
+    let rest = h.trim().strip_prefix("Bearer").or_else(|| h.trim().strip_prefix("bearer"))?;
+    let i = rest.find("error=")?;
+    let v = rest[i + 6..].trim_start_matches('"');
+    Some(v.split(['"', ',']).next().unwrap_or("").to_owned())
+}
+
+#[then(expr = "the userinfo request is refused with {int} and error {string}")]
+async fn userinfo_refused(w: &mut KensaWorld, status: u16, error: String) -> StepResult {
+    let r = w.last()?;
+    if r.status() != status {
+        fail!("expected HTTP {status}, got {}", r.describe());
+    }
+    match www_authenticate_error(r) {
+        Some(e) if e == error => Ok(()),
+        Some(e) => Err(anyhow!("WWW-Authenticate carries error={e:?}, expected {error:?}").into()),
+        None => Err(anyhow!(
+            "no Bearer WWW-Authenticate header with error={error:?} (got {:?})",
+            r.response.header("www-authenticate")
+        )
+        .into()),
+    }
+}
+
+async fn first_token_refused(w: &mut KensaWorld) -> StepResult {
+    let t = w.tokens.first().ok_or_else(|| anyhow!("no token response yet"))?.access_token.expose().to_owned();
+    call(w, "GET", &t).await?;
+    let r = w.last()?;
+    if r.status() == 401 {
+        Ok(())
+    } else {
+        Err(anyhow!("the access token still works at the userinfo endpoint: {}", r.describe()).into())
+    }
+}
+
+#[then("the first access token is refused at the userinfo endpoint")]
+async fn first_refused(w: &mut KensaWorld) -> StepResult {
+    first_token_refused(w).await
+}
