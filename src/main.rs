@@ -126,14 +126,31 @@ fn list_checks(args: &ChecksArgs) -> u8 {
         Err(code) => return code,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&cat.checks).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&cat.checks).unwrap_or_default()
+        );
         return EXIT_PASS;
     }
-    println!("{:<15} {:<6} {:<44} {:<34} TITLE", "ID", "LEVEL", "SPEC", "FAULTS");
+    println!(
+        "{:<15} {:<6} {:<44} {:<34} TITLE",
+        "ID", "LEVEL", "SPEC", "FAULTS"
+    );
     for c in &cat.checks {
-        println!("{:<15} {:<6} {:<44} {:<34} {}", c.id, c.level.to_string(), c.specs.join(" "), c.faults.join(" "), c.title);
+        println!(
+            "{:<15} {:<6} {:<44} {:<34} {}",
+            c.id,
+            c.level.to_string(),
+            c.specs.join(" "),
+            c.faults.join(" "),
+            c.title
+        );
     }
-    println!("{} checks in {} feature files", cat.checks.len(), cat.files.len());
+    println!(
+        "{} checks in {} feature files",
+        cat.checks.len(),
+        cat.files.len()
+    );
     EXIT_PASS
 }
 
@@ -155,17 +172,38 @@ fn list_faults(args: &ChecksArgs) -> u8 {
         return EXIT_PASS;
     }
     for f in Fault::ALL {
-        let breaks = by_fault.get(f.name()).map(|v| v.join(", ")).unwrap_or_else(|| "(no check)".into());
-        println!("{:<32} breaks {breaks}\n{:<32} {}", f.name(), "", f.description());
+        let breaks = by_fault
+            .get(f.name())
+            .map(|v| v.join(", "))
+            .unwrap_or_else(|| "(no check)".into());
+        println!(
+            "{:<32} breaks {breaks}\n{:<32} {}",
+            f.name(),
+            "",
+            f.description()
+        );
     }
     EXIT_PASS
 }
 
 fn list_targets(args: &DirArgs) -> u8 {
-    println!("{:<12} {:<9} {:<10} DESCRIPTION", "TARGET", "KIND", "STATUS");
+    println!(
+        "{:<12} {:<9} {:<10} DESCRIPTION",
+        "TARGET", "KIND", "STATUS"
+    );
     for e in targets::catalogue(&args.fixtures) {
-        let status = if e.availability.is_ok() { "ready" } else { "unavailable" };
-        println!("{:<12} {:<9} {:<10} {}", e.name, e.kind.to_string(), status, e.description);
+        let status = if e.availability.is_ok() {
+            "ready"
+        } else {
+            "unavailable"
+        };
+        println!(
+            "{:<12} {:<9} {:<10} {}",
+            e.name,
+            e.kind.to_string(),
+            status,
+            e.description
+        );
         if let Err(why) = &e.availability {
             println!("{:<33} {why}", "");
         }
@@ -174,7 +212,11 @@ fn list_targets(args: &DirArgs) -> u8 {
 }
 
 fn run_blocking(args: RunArgs) -> u8 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
     };
@@ -191,9 +233,16 @@ async fn run(args: RunArgs) -> u8 {
         Ok(f) => f,
         Err(e) => return setup_error(e),
     };
-    let selected: Vec<&Check> = cat.checks.iter().filter(|c| Catalogue::selected(c, filter.as_ref())).collect();
+    let selected: Vec<&Check> = cat
+        .checks
+        .iter()
+        .filter(|c| Catalogue::selected(c, filter.as_ref()))
+        .collect();
     if selected.is_empty() {
-        return setup_error(format!("--tags {:?} selects no check", args.tags.unwrap_or_default()));
+        return setup_error(format!(
+            "--tags {:?} selects no check",
+            args.tags.unwrap_or_default()
+        ));
     }
     let fault = match args.fault.as_deref().map(str::parse::<Fault>).transpose() {
         Ok(f) => f,
@@ -201,9 +250,14 @@ async fn run(args: RunArgs) -> u8 {
     };
 
     let scrubber = Scrubber::new();
-    let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
+    let fault_note = fault
+        .map(|f| format!(" with fault {f}"))
+        .unwrap_or_default();
     println!("kensa: starting target {}{fault_note} ...", args.target);
-    let opts = StartOptions { fixtures: args.fixtures.clone(), fault };
+    let opts = StartOptions {
+        fixtures: args.fixtures.clone(),
+        fault,
+    };
     let target = match targets::start(&args.target, &opts, &scrubber).await {
         Ok(t) => t,
         Err(e) => return setup_error(e),
@@ -215,7 +269,10 @@ async fn run(args: RunArgs) -> u8 {
         report::human(started.elapsed()),
         selected.len()
     );
-    world::install(Arc::new(RunContext { target: Arc::clone(&target.info), scrubber: scrubber.clone() }));
+    world::install(Arc::new(RunContext {
+        target: Arc::clone(&target.info),
+        scrubber: scrubber.clone(),
+    }));
 
     let junit = SharedBuf::default();
     let json = SharedBuf::default();
@@ -237,8 +294,13 @@ async fn run(args: RunArgs) -> u8 {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let run = cucumber.filter_run(args.features.clone(), move |feature, rule, scenario| {
-        let tags = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
-        op.as_ref().is_none_or(|op| cucumber::tag::Ext::eval(op, tags))
+        let tags = feature
+            .tags
+            .iter()
+            .chain(rule.iter().flat_map(|r| r.tags.iter()))
+            .chain(scenario.tags.iter());
+        op.as_ref()
+            .is_none_or(|op| cucumber::tag::Ext::eval(op, tags))
     });
     let interrupted = tokio::select! {
         _ = run => false,
@@ -263,14 +325,29 @@ async fn run(args: RunArgs) -> u8 {
         wall_ms: wall.as_millis(),
         checks,
     };
-    let written = match report::write_reports(&args.report_dir, &scrubber, &junit.contents(), &json.contents(), &summary) {
+    let written = match report::write_reports(
+        &args.report_dir,
+        &scrubber,
+        &junit.contents(),
+        &json.contents(),
+        &summary,
+    ) {
         Ok(w) => w,
-        Err(e) => return setup_error(format!("cannot write reports to {}: {e}", args.report_dir.display())),
+        Err(e) => {
+            return setup_error(format!(
+                "cannot write reports to {}: {e}",
+                args.report_dir.display()
+            ));
+        }
     };
     for e in results.parse_errors() {
         eprintln!("kensa: error: {}", scrubber.scrub(&e));
     }
-    let not_run = if counts.not_run > 0 { format!(", {} not run", counts.not_run) } else { String::new() };
+    let not_run = if counts.not_run > 0 {
+        format!(", {} not run", counts.not_run)
+    } else {
+        String::new()
+    };
     let expected_missing = selected.len().saturating_sub(counts.total());
     let missing = if expected_missing > 0 && !args.fail_fast {
         format!(", {expected_missing} selected but not reported")
@@ -287,12 +364,20 @@ async fn run(args: RunArgs) -> u8 {
     );
     println!(
         "kensa: reports: {}",
-        written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if !results.parse_errors().is_empty() {
         return EXIT_SETUP;
     }
-    if counts.failed > 0 || counts.not_run > 0 || counts.total() == 0 || (expected_missing > 0 && !args.fail_fast) {
+    if counts.failed > 0
+        || counts.not_run > 0
+        || counts.total() == 0
+        || (expected_missing > 0 && !args.fail_fast)
+    {
         EXIT_FAIL
     } else {
         EXIT_PASS

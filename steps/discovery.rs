@@ -24,8 +24,15 @@ async fn issuer_matches(w: &mut KensaWorld) -> StepResult {
 #[then(expr = "the discovery document has the members {string}")]
 async fn has_members(w: &mut KensaWorld, members: String) -> StepResult {
     let d = w.discovery().await?;
-    let missing: Vec<String> = super::list(&members).into_iter().filter(|m| !d.doc.contains_key(m)).collect();
-    if missing.is_empty() { Ok(()) } else { Err(anyhow!("REQUIRED members missing: {}", missing.join(", ")).into()) }
+    let missing: Vec<String> = super::list(&members)
+        .into_iter()
+        .filter(|m| !d.doc.contains_key(m))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!("REQUIRED members missing: {}", missing.join(", ")).into())
+    }
 }
 
 #[then(expr = "the discovery document lists {string} in {string}")]
@@ -47,12 +54,23 @@ async fn jwks_public_only(w: &mut KensaWorld) -> StepResult {
     if found.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = found.iter().map(|(kid, m)| format!("kid {kid:?} carries {}", m.join(", "))).collect();
-    Err(anyhow!("the published JWKS exposes private or symmetric key material: {}", list.join("; ")).into())
+    let list: Vec<String> = found
+        .iter()
+        .map(|(kid, m)| format!("kid {kid:?} carries {}", m.join(", ")))
+        .collect();
+    Err(anyhow!(
+        "the published JWKS exposes private or symmetric key material: {}",
+        list.join("; ")
+    )
+    .into())
 }
 
 #[then("every key in the JWKS has a distinct kid")]
 async fn distinct_kids(w: &mut KensaWorld) -> StepResult {
     let dups = w.jwks().await?.duplicate_kids();
-    if dups.is_empty() { Ok(()) } else { Err(anyhow!("kids used by more than one key: {}", dups.join(", ")).into()) }
+    if dups.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!("kids used by more than one key: {}", dups.join(", ")).into())
+    }
 }

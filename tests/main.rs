@@ -1,1 +1,12 @@
+//! Tests of the harness itself: they run the `kensa` binary end to end.
+//!
+//! - `e2e`: the suite against the embedded reference IdP passes, and the
+//!   reports exist and parse;
+//! - `fault_matrix`: for every fault switch of the reference IdP, exactly the
+//!   checks tagged with that fault fail, and no secret reaches a report;
+//! - `cli`: bad input gives one clear line and exit code 2.
 
+mod cli;
+mod common;
+mod e2e;
+mod fault_matrix;

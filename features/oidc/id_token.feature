@@ -64,7 +64,7 @@ Feature: ID token
 
     Then the ID token's nonce is the one that was sent
 
-  @check:OIDC-IDT-08 @MUST @spec:OIDC-Core-3.1.3.8 @fault:at-hash-wrong
+  @check:OIDC-IDT-08 @MUST @spec:OIDC-Core-3.1.3.8 @fault:at-hash-wrong @fault:id-token-alg-none
   Scenario: The ID token's at_hash matches the access token
     OpenID Connect Core 1.0, 3.1.3.8 and 3.2.2.9: at_hash is the base64url encoding
     of the left-most half of the hash of the access token; "If the ID Token

@@ -33,7 +33,7 @@ Feature: Refresh tokens
     And the other client uses the refresh token
     Then the token request is refused with "invalid_grant"
 
-  @check:OIDC-RT-03 @MUST @spec:RFC9700-4.14.2 @fault:refresh-rotation-old-valid
+  @check:OIDC-RT-03 @MUST @spec:RFC9700-4.14.2 @fault:refresh-rotation-old-valid @fault:pkce-plain-only
   Scenario: A rotated refresh token cannot be used again
     RFC 9700, 4.14.2: "Refresh tokens for public clients MUST be sender-constrained
     or use refresh token rotation"; with rotation the authorization server "issues

@@ -27,7 +27,7 @@ Feature: Token revocation
     When the client revokes a token the IdP never issued
     Then the revocation response is 200
 
-  @check:OIDC-REV-03 @SHOULD @spec:RFC7009-2.1 @fault:revocation-noop @fault:revocation-keeps-access-tokens
+  @check:OIDC-REV-03 @SHOULD @spec:RFC7009-2.1 @fault:revocation-noop @fault:revocation-keeps-access-tokens @fault:userinfo-accepts-invalid-token
   Scenario: Revoking a refresh token also revokes the grant's access tokens
     RFC 7009, 2.1: "If the token passed to the request is a refresh token and the
     authorization server supports the revocation of access tokens, then the

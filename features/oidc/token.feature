@@ -46,7 +46,7 @@ Feature: Token endpoint
     And the client exchanges the same code again
     Then the token request is refused with "invalid_grant"
 
-  @check:OIDC-TOKEN-04 @SHOULD @spec:RFC6749-4.1.2 @fault:code-reusable @fault:code-reuse-keeps-tokens
+  @check:OIDC-TOKEN-04 @SHOULD @spec:RFC6749-4.1.2 @fault:code-reusable @fault:code-reuse-keeps-tokens @fault:userinfo-accepts-invalid-token
   Scenario: Reusing a code revokes the tokens it already produced
     RFC 6749, 4.1.2: the authorization server "SHOULD revoke (when possible) all
     tokens previously issued based on that authorization code."

@@ -18,7 +18,7 @@ Feature: UserInfo endpoint
     When the client calls the userinfo endpoint with GET
     Then the userinfo response is successful and its sub is the ID token's sub
 
-  @check:OIDC-UI-02 @MUST @spec:OIDC-Core-5.3.1 @fault:userinfo-post-unsupported
+  @check:OIDC-UI-02 @MUST @spec:OIDC-Core-5.3.1 @fault:userinfo-post-unsupported @fault:userinfo-sub-mismatch
   Scenario: UserInfo answers POST with the token in the Authorization header
     OpenID Connect Core 1.0, 5.3.1: "The UserInfo Endpoint MUST support the use of
     the HTTP GET and HTTP POST methods defined in RFC 7231".

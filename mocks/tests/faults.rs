@@ -63,9 +63,7 @@ async fn every_fault_serves_a_flow() {
             assert!(resp.status < 500, "{fault}: {}", resp.body);
             let expected_failure = match fault {
                 Fault::PkcePlainOnly => true,
-                Fault::ClientSecretBasicRejected => {
-                    client.token_endpoint_auth_method == "client_secret_basic"
-                }
+                Fault::ClientSecretBasicNotDecoded => role == "reserved-characters",
                 Fault::ClientSecretPostRejected => {
                     client.token_endpoint_auth_method == "client_secret_post"
                 }
@@ -265,16 +263,17 @@ async fn pkce_faults() {
 
 #[tokio::test]
 async fn client_authentication_faults() {
-    let env = start(Some(Fault::ClientSecretBasicRejected)).await;
+    let env = start(Some(Fault::ClientSecretBasicNotDecoded)).await;
+    let reserved = env.client("reserved-characters");
+    let params = AuthParams::for_client(&reserved);
+    let code = env.code(&params).await;
+    let resp = env.redeem(&reserved, &params, &code).await;
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.error(), "invalid_client");
     let confidential = env.client("confidential");
     let params = AuthParams::for_client(&confidential);
     let code = env.code(&params).await;
-    let resp = env.redeem(&confidential, &params, &code).await;
-    assert_eq!(resp.status, 401);
-    assert_eq!(resp.error(), "invalid_client");
-    let mut as_post = confidential.clone();
-    as_post.token_endpoint_auth_method = "client_secret_post".into();
-    assert_eq!(env.redeem(&as_post, &params, &code).await.status, 200);
+    assert_eq!(env.redeem(&confidential, &params, &code).await.status, 200);
 
     let env = start(Some(Fault::ClientSecretPostRejected)).await;
     let post = env.client("post");

@@ -116,13 +116,23 @@ impl Request {
     /// A GET request.
     #[must_use]
     pub fn get(url: Url) -> Self {
-        Self { method: reqwest::Method::GET, url, headers: Vec::new(), body: None }
+        Self {
+            method: reqwest::Method::GET,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
     }
 
     /// A POST request with a form body.
     #[must_use]
     pub fn post_form(url: Url, form: Vec<(String, String)>) -> Self {
-        Self { method: reqwest::Method::POST, url, headers: Vec::new(), body: Some(Body::Form(form)) }
+        Self {
+            method: reqwest::Method::POST,
+            url,
+            headers: Vec::new(),
+            body: Some(Body::Form(form)),
+        }
     }
 
     /// Adds a header.
@@ -138,8 +148,11 @@ impl Request {
     pub fn basic_auth(self, user: &str, password: &str) -> Self {
         use base64::Engine as _;
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", enc(user), enc(password)));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(user),
+            enc(password)
+        ));
         self.header("authorization", format!("Basic {token}"))
     }
 
@@ -215,7 +228,9 @@ impl Response {
     pub fn location(&self) -> Result<Url, HttpError> {
         self.header("location")
             .and_then(|l| self.url.join(l).ok())
-            .ok_or_else(|| HttpError::BadLocation { url: secret::redact_url(&self.url) })
+            .ok_or_else(|| HttpError::BadLocation {
+                url: secret::redact_url(&self.url),
+            })
     }
 }
 
@@ -258,7 +273,10 @@ impl Exchange {
     #[must_use]
     pub fn summary(&self) -> String {
         match (self.status, &self.error) {
-            (Some(s), _) => format!("{} {} -> {} ({} ms)", self.method, self.url, s, self.elapsed_ms),
+            (Some(s), _) => format!(
+                "{} {} -> {} ({} ms)",
+                self.method, self.url, s, self.elapsed_ms
+            ),
             (None, Some(e)) => format!("{} {} -> error: {e}", self.method, self.url),
             (None, None) => format!("{} {}", self.method, self.url),
         }
@@ -277,7 +295,9 @@ pub struct HttpClient {
 
 impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClient").field("exchanges", &self.exchanges().len()).finish()
+        f.debug_struct("HttpClient")
+            .field("exchanges", &self.exchanges().len())
+            .finish()
     }
 }
 
@@ -285,7 +305,10 @@ fn redact_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(Strin
     headers
         .map(|(k, v)| {
             if secret::is_secret_name(&k) {
-                let scheme = v.split_once(' ').map(|(s, _)| format!("{s} ")).unwrap_or_default();
+                let scheme = v
+                    .split_once(' ')
+                    .map(|(s, _)| format!("{s} "))
+                    .unwrap_or_default();
                 (k, format!("{scheme}{REDACTED}"))
             } else {
                 (k, v)
@@ -295,14 +318,19 @@ fn redact_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(Strin
 }
 
 fn redact_body_text(text: &str, content_type: Option<&str>) -> String {
-    let looks_json = content_type.is_some_and(|c| c.contains("json")) || text.trim_start().starts_with('{');
+    let looks_json =
+        content_type.is_some_and(|c| c.contains("json")) || text.trim_start().starts_with('{');
     if looks_json {
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
             return secret::redact_json(&v).to_string();
         }
     }
     if content_type.is_some_and(|c| c.contains("x-www-form-urlencoded")) {
-        return redact_form(&url::form_urlencoded::parse(text.as_bytes()).into_owned().collect::<Vec<_>>());
+        return redact_form(
+            &url::form_urlencoded::parse(text.as_bytes())
+                .into_owned()
+                .collect::<Vec<_>>(),
+        );
     }
     text.to_owned()
 }
@@ -310,7 +338,14 @@ fn redact_body_text(text: &str, content_type: Option<&str>) -> String {
 fn redact_form(form: &[(String, String)]) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in form {
-        ser.append_pair(k, if secret::is_secret_name(k) { REDACTED } else { v });
+        ser.append_pair(
+            k,
+            if secret::is_secret_name(k) {
+                REDACTED
+            } else {
+                v
+            },
+        );
     }
     ser.finish()
 }
@@ -328,7 +363,11 @@ impl HttpClient {
     ///
     /// # Errors
     /// When the underlying client cannot be built.
-    pub fn with_limits(scrubber: Scrubber, timeout: Duration, max_body: usize) -> Result<Self, HttpError> {
+    pub fn with_limits(
+        scrubber: Scrubber,
+        timeout: Duration,
+        max_body: usize,
+    ) -> Result<Self, HttpError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
@@ -337,7 +376,13 @@ impl HttpClient {
             .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(HttpError::Client)?;
-        Ok(Self { client, exchanges: Arc::default(), scrubber, max_body, timeout })
+        Ok(Self {
+            client,
+            exchanges: Arc::default(),
+            scrubber,
+            max_body,
+            timeout,
+        })
     }
 
     /// The run's scrubber.
@@ -357,7 +402,11 @@ impl HttpClient {
     pub fn transcript_tail(&self, n: usize) -> String {
         let all = self.exchanges();
         let start = all.len().saturating_sub(n);
-        all[start..].iter().map(|e| format!("    {}", e.summary())).collect::<Vec<_>>().join("\n")
+        all[start..]
+            .iter()
+            .map(|e| format!("    {}", e.summary()))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Appends an exchange made by another client (scrubbed again).
@@ -395,7 +444,10 @@ impl HttpClient {
         let rec_body = match &req.body {
             Some(Body::Form(form)) => {
                 builder = builder.form(form);
-                rec_headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+                rec_headers.push((
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ));
                 Some(redact_form(form))
             }
             Some(Body::Json(v)) => {
@@ -421,20 +473,29 @@ impl HttpClient {
         match result {
             Ok((status, headers, body, url)) => {
                 exchange.status = Some(status);
-                exchange.response_headers = redact_headers(
-                    headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_owned())),
-                );
+                exchange.response_headers =
+                    redact_headers(headers.iter().map(|(k, v)| {
+                        (k.to_string(), v.to_str().unwrap_or("<binary>").to_owned())
+                    }));
                 let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
                 let text = String::from_utf8_lossy(&body[..body.len().min(RECORDED_BODY * 4)]);
                 let mut shown = redact_body_text(&text, ct);
                 if shown.len() > RECORDED_BODY {
-                    let cut = (0..=RECORDED_BODY).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
+                    let cut = (0..=RECORDED_BODY)
+                        .rev()
+                        .find(|i| shown.is_char_boundary(*i))
+                        .unwrap_or(0);
                     shown.truncate(cut);
                     shown.push_str("…");
                 }
                 exchange.response_body = shown;
                 self.record(exchange);
-                Ok(Response { url, status, headers, body })
+                Ok(Response {
+                    url,
+                    status,
+                    headers,
+                    body,
+                })
             }
             Err(e) => {
                 exchange.error = Some(e.to_string());
@@ -452,19 +513,38 @@ impl HttpClient {
     ) -> Result<(u16, HeaderMap, Vec<u8>, Url), HttpError> {
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
-                HttpError::Timeout { method: method.into(), url: shown_url.into(), timeout: self.timeout }
+                HttpError::Timeout {
+                    method: method.into(),
+                    url: shown_url.into(),
+                    timeout: self.timeout,
+                }
             } else if e.is_connect() {
-                HttpError::Connect { method: method.into(), url: shown_url.into(), reason: root_cause(&e) }
+                HttpError::Connect {
+                    method: method.into(),
+                    url: shown_url.into(),
+                    reason: root_cause(&e),
+                }
             } else {
-                HttpError::Transport { method: method.into(), url: shown_url.into(), reason: root_cause(&e) }
+                HttpError::Transport {
+                    method: method.into(),
+                    url: shown_url.into(),
+                    reason: root_cause(&e),
+                }
             }
         };
         let mut resp = builder.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let url = resp.url().clone();
-        if resp.content_length().is_some_and(|n| n > self.max_body as u64) {
-            return Err(HttpError::BodyTooLarge { method: method.into(), url: shown_url.into(), limit: self.max_body });
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.max_body as u64)
+        {
+            return Err(HttpError::BodyTooLarge {
+                method: method.into(),
+                url: shown_url.into(),
+                limit: self.max_body,
+            });
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
@@ -486,7 +566,11 @@ impl HttpClient {
     ///
     /// # Errors
     /// On transport errors, a redirect loop, or more than [`MAX_REDIRECTS`].
-    pub async fn follow(&self, req: Request, stop: &(dyn Fn(&Url) -> bool + Sync)) -> Result<Followed, HttpError> {
+    pub async fn follow(
+        &self,
+        req: Request,
+        stop: &(dyn Fn(&Url) -> bool + Sync),
+    ) -> Result<Followed, HttpError> {
         let mut seen = std::collections::HashSet::new();
         let mut resp = self.send(req).await?;
         for _ in 0..MAX_REDIRECTS {
@@ -498,11 +582,15 @@ impl HttpClient {
                 return Ok(Followed::Stopped(next));
             }
             if !seen.insert(next.to_string()) {
-                return Err(HttpError::RedirectLoop { url: secret::redact_url(&next) });
+                return Err(HttpError::RedirectLoop {
+                    url: secret::redact_url(&next),
+                });
             }
             resp = self.send(Request::get(next)).await?;
         }
-        Err(HttpError::TooManyRedirects { url: secret::redact_url(&resp.url) })
+        Err(HttpError::TooManyRedirects {
+            url: secret::redact_url(&resp.url),
+        })
     }
 }
 
@@ -551,7 +639,9 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let reply = reply.clone();
                 tokio::spawn(async move {
                     let mut buf = [0u8; 4096];
@@ -566,12 +656,16 @@ mod tests {
 
     #[tokio::test]
     async fn huge_body_is_refused_not_buffered() {
-        let mut reply = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n".to_vec();
+        let mut reply =
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n".to_vec();
         reply.extend(std::iter::repeat_n(b'x', 300_000));
         let url = raw_server(reply).await;
         let c = HttpClient::with_limits(Scrubber::new(), Duration::from_secs(5), 100_000).unwrap();
         let err = c.send(Request::get(url)).await.unwrap_err();
-        assert!(matches!(err, HttpError::BodyTooLarge { limit: 100_000, .. }), "{err}");
+        assert!(
+            matches!(err, HttpError::BodyTooLarge { limit: 100_000, .. }),
+            "{err}"
+        );
         assert_eq!(c.exchanges().len(), 1);
     }
 
@@ -592,7 +686,12 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
         });
         let c = HttpClient::with_limits(Scrubber::new(), Duration::from_millis(300), 1000).unwrap();
-        let err = c.send(Request::get(Url::parse(&format!("http://{addr}/")).unwrap())).await.unwrap_err();
+        let err = c
+            .send(Request::get(
+                Url::parse(&format!("http://{addr}/")).unwrap(),
+            ))
+            .await
+            .unwrap_err();
         assert!(matches!(err, HttpError::Timeout { .. }), "{err}");
     }
 
@@ -602,7 +701,12 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let c = HttpClient::new(Scrubber::new()).unwrap();
-        let err = c.send(Request::get(Url::parse(&format!("http://{addr}/x")).unwrap())).await.unwrap_err();
+        let err = c
+            .send(Request::get(
+                Url::parse(&format!("http://{addr}/x")).unwrap(),
+            ))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
     }
 
@@ -615,8 +719,14 @@ mod tests {
         let sc = Scrubber::new();
         sc.register("client-secret-xyz");
         let c = HttpClient::new(sc).unwrap();
-        let req = Request::post_form(url, vec![("client_secret".into(), "client-secret-xyz".into()), ("grant_type".into(), "x".into())])
-            .basic_auth("id", "client-secret-xyz");
+        let req = Request::post_form(
+            url,
+            vec![
+                ("client_secret".into(), "client-secret-xyz".into()),
+                ("grant_type".into(), "x".into()),
+            ],
+        )
+        .basic_auth("id", "client-secret-xyz");
         let resp = c.send(req).await.unwrap();
         assert_eq!(resp.json().unwrap()["access_token"], "tok-very-secret");
         let rec = serde_json::to_string(&c.exchanges()).unwrap();

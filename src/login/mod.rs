@@ -105,7 +105,9 @@ pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, Logi
         let mut password_field = None;
         for input in form.select(&inputs) {
             let el = input.value();
-            let Some(name) = el.attr("name") else { continue };
+            let Some(name) = el.attr("name") else {
+                continue;
+            };
             let kind = el.attr("type").unwrap_or("text").to_ascii_lowercase();
             match kind.as_str() {
                 "password" => {
@@ -115,7 +117,9 @@ pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, Logi
                     continue;
                 }
                 "hidden" => hidden.push(name.to_owned()),
-                "text" | "email" | "tel" if username_field.is_none() && password_field.is_none() => {
+                "text" | "email" | "tel"
+                    if username_field.is_none() && password_field.is_none() =>
+                {
                     username_field = Some(name.to_owned());
                 }
                 "submit" | "button" | "image" | "reset" | "file" => continue,
@@ -124,15 +128,30 @@ pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, Logi
             }
             fields.push((name.to_owned(), el.attr("value").unwrap_or("").to_owned()));
         }
-        let Some(password_field) = password_field else { continue };
+        let Some(password_field) = password_field else {
+            continue;
+        };
         let raw_action = form.value().attr("action").unwrap_or("").trim();
         let action = if raw_action.is_empty() || raw_action.starts_with('#') {
             page.clone()
         } else {
-            page.join(raw_action).map_err(|_| LoginError::BadAction { action: raw_action.to_owned() })?
+            page.join(raw_action).map_err(|_| LoginError::BadAction {
+                action: raw_action.to_owned(),
+            })?
         };
-        let method = form.value().attr("method").unwrap_or("get").to_ascii_lowercase();
-        return Ok(Some(LoginForm { action, method, fields, username_field, password_field, hidden }));
+        let method = form
+            .value()
+            .attr("method")
+            .unwrap_or("get")
+            .to_ascii_lowercase();
+        return Ok(Some(LoginForm {
+            action,
+            method,
+            fields,
+            username_field,
+            password_field,
+            hidden,
+        }));
     }
     Ok(None)
 }
@@ -204,14 +223,26 @@ pub async fn drive(
             Followed::Stopped(url) => return Ok(Outcome::Redirected(url)),
             Followed::Page(r) => r,
         };
-        let is_html = response.header("content-type").is_none_or(|c| c.contains("html"));
-        let form = if is_html { find_login_form(&response.text(), &response.url)? } else { None };
+        let is_html = response
+            .header("content-type")
+            .is_none_or(|c| c.contains("html"));
+        let form = if is_html {
+            find_login_form(&response.text(), &response.url)?
+        } else {
+            None
+        };
         let Some(form) = form else {
-            return Ok(Outcome::Page { response, submitted });
+            return Ok(Outcome::Page {
+                response,
+                submitted,
+            });
         };
         if submitted {
             // The IdP showed the login form again: the login was refused.
-            return Ok(Outcome::Page { response, submitted });
+            return Ok(Outcome::Page {
+                response,
+                submitted,
+            });
         }
         let mut fields = form.fill(&creds.username, creds.password.expose());
         http.scrubber().register(creds.password.expose());
@@ -239,7 +270,10 @@ pub async fn drive(
             for ex in forged.exchanges() {
                 http.push_exchange(ex);
             }
-            return Ok(Outcome::Page { response, submitted });
+            return Ok(Outcome::Page {
+                response,
+                submitted,
+            });
         }
     }
 }
@@ -263,7 +297,10 @@ mod tests {
     fn finds_the_password_form_and_resolves_the_action() {
         let page = Url::parse("https://idp.test/realms/r/auth?x=1").unwrap();
         let f = find_login_form(PAGE, &page).unwrap().unwrap();
-        assert_eq!(f.action.as_str(), "https://idp.test/login-actions/authenticate?session_code=a&execution=b");
+        assert_eq!(
+            f.action.as_str(),
+            "https://idp.test/login-actions/authenticate?session_code=a&execution=b"
+        );
         assert_eq!(f.method, "post");
         assert_eq!(f.username_field.as_deref(), Some("username"));
         assert_eq!(f.password_field, "password");
@@ -271,7 +308,11 @@ mod tests {
         let filled = f.fill("alice", "pw");
         assert!(filled.contains(&("request_id".into(), "r1".into())));
         assert!(filled.contains(&("username".into(), "alice".into())));
-        assert!(!filled.iter().any(|(k, _)| k == "rememberMe" || k == "login"));
+        assert!(
+            !filled
+                .iter()
+                .any(|(k, _)| k == "rememberMe" || k == "login")
+        );
     }
 
     #[test]
@@ -286,8 +327,15 @@ mod tests {
     #[test]
     fn no_password_form_is_none_and_errors_are_found() {
         let page = Url::parse("https://idp.test/").unwrap();
-        assert!(find_login_form("<form><input name=q></form>", &page).unwrap().is_none());
+        assert!(
+            find_login_form("<form><input name=q></form>", &page)
+                .unwrap()
+                .is_none()
+        );
         assert!(find_login_form("<<<not html", &page).unwrap().is_none());
-        assert_eq!(page_error(r#"<p id="login-error">Invalid  username</p>"#).as_deref(), Some("Invalid username"));
+        assert_eq!(
+            page_error(r#"<p id="login-error">Invalid  username</p>"#).as_deref(),
+            Some("Invalid username")
+        );
     }
 }

@@ -85,7 +85,9 @@ impl AuthRequest {
 /// Whether `url` addresses the endpoint `endpoint` (query and fragment ignored).
 #[must_use]
 pub fn same_endpoint(url: &Url, endpoint: &str) -> bool {
-    let Ok(e) = Url::parse(endpoint) else { return false };
+    let Ok(e) = Url::parse(endpoint) else {
+        return false;
+    };
     url.scheme() == e.scheme()
         && url.host_str() == e.host_str()
         && url.port_or_known_default() == e.port_or_known_default()
@@ -159,13 +161,17 @@ mod tests {
     #[test]
     fn callback_parsing_and_redirect_matching() {
         let sc = Scrubber::new();
-        let u = Url::parse("https://c.test/cb?code=abcdef123&state=s&iss=https%3A%2F%2Fop.test").unwrap();
+        let u = Url::parse("https://c.test/cb?code=abcdef123&state=s&iss=https%3A%2F%2Fop.test")
+            .unwrap();
         let cb = Callback::parse(&u, &sc);
         assert_eq!(cb.code.unwrap().expose(), "abcdef123");
         assert_eq!(cb.iss.as_deref(), Some("https://op.test"));
         assert!(!sc.scrub("x abcdef123").contains("abcdef123"));
         assert!(same_endpoint(&u, "https://c.test/cb"));
         assert!(!same_endpoint(&u, "https://c.test/cb/evil"));
-        assert!(!same_endpoint(&Url::parse("https://c.test:8443/cb").unwrap(), "https://c.test/cb"));
+        assert!(!same_endpoint(
+            &Url::parse("https://c.test:8443/cb").unwrap(),
+            "https://c.test/cb"
+        ));
     }
 }

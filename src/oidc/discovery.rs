@@ -64,8 +64,12 @@ pub struct Discovery {
 /// When the issuer is not an absolute URL.
 pub fn discovery_url(issuer: &str) -> Result<Url, DiscoveryError> {
     let trimmed = issuer.trim_end_matches('/');
-    Url::parse(&format!("{trimmed}/.well-known/openid-configuration"))
-        .map_err(|e| DiscoveryError::BadIssuer { issuer: issuer.into(), reason: e.to_string() })
+    Url::parse(&format!("{trimmed}/.well-known/openid-configuration")).map_err(|e| {
+        DiscoveryError::BadIssuer {
+            issuer: issuer.into(),
+            reason: e.to_string(),
+        }
+    })
 }
 
 impl Discovery {
@@ -76,7 +80,9 @@ impl Discovery {
     /// 200, or the body is not a JSON object.
     pub async fn fetch(http: &HttpClient, issuer: &str) -> Result<Self, DiscoveryError> {
         let url = discovery_url(issuer)?;
-        let resp = http.send(Request::get(url.clone()).header("accept", "application/json")).await?;
+        let resp = http
+            .send(Request::get(url.clone()).header("accept", "application/json"))
+            .await?;
         if resp.status != 200 {
             return Err(DiscoveryError::Status {
                 url: url.to_string(),
@@ -90,7 +96,10 @@ impl Discovery {
                 url: url.to_string(),
                 reason: format!("got a JSON {}", json_kind(&other)),
             }),
-            Err(reason) => Err(DiscoveryError::NotJson { url: url.to_string(), reason }),
+            Err(reason) => Err(DiscoveryError::NotJson {
+                url: url.to_string(),
+                reason,
+            }),
         }
     }
 
@@ -103,10 +112,12 @@ impl Discovery {
     /// A string-array member.
     #[must_use]
     pub fn list(&self, member: &str) -> Option<Vec<String>> {
-        self.doc
-            .get(member)?
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        self.doc.get(member)?.as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
     }
 
     /// An endpoint URL member.
@@ -149,7 +160,9 @@ mod tests {
     #[test]
     fn discovery_url_strips_trailing_slash() {
         assert_eq!(
-            discovery_url("https://idp.test/realms/r/").unwrap().as_str(),
+            discovery_url("https://idp.test/realms/r/")
+                .unwrap()
+                .as_str(),
             "https://idp.test/realms/r/.well-known/openid-configuration"
         );
         assert!(discovery_url("not a url").is_err());
@@ -159,10 +172,23 @@ mod tests {
     fn endpoint_reports_missing_and_wrong_type() {
         let d = Discovery {
             url: Url::parse("https://i.test/.well-known/openid-configuration").unwrap(),
-            doc: serde_json::from_str(r#"{"token_endpoint": 5, "jwks_uri": "https://i.test/jwks"}"#).unwrap(),
+            doc: serde_json::from_str(
+                r#"{"token_endpoint": 5, "jwks_uri": "https://i.test/jwks"}"#,
+            )
+            .unwrap(),
         };
         assert!(d.endpoint("jwks_uri").is_ok());
-        assert!(d.endpoint("token_endpoint").unwrap_err().to_string().contains("number"));
-        assert!(d.endpoint("userinfo_endpoint").unwrap_err().to_string().contains("missing"));
+        assert!(
+            d.endpoint("token_endpoint")
+                .unwrap_err()
+                .to_string()
+                .contains("number")
+        );
+        assert!(
+            d.endpoint("userinfo_endpoint")
+                .unwrap_err()
+                .to_string()
+                .contains("missing")
+        );
     }
 }

@@ -52,7 +52,9 @@ pub enum JwksError {
         count: usize,
     },
     /// The token has no kid and several keys could fit.
-    #[error("the token has no kid and the JWKS has {count} {kty} keys: OpenID Connect Core 10.1 requires a kid when several keys are present")]
+    #[error(
+        "the token has no kid and the JWKS has {count} {kty} keys: OpenID Connect Core 10.1 requires a kid when several keys are present"
+    )]
     KidRequired {
         /// Key type.
         kty: String,
@@ -94,10 +96,20 @@ impl Jwks {
     pub async fn fetch(http: &HttpClient, url: Url) -> Result<Self, JwksError> {
         let resp = http.send(Request::get(url.clone())).await?;
         if resp.status != 200 {
-            return Err(JwksError::Status { url: url.to_string(), status: resp.status, body: preview(&resp.text(), 120) });
+            return Err(JwksError::Status {
+                url: url.to_string(),
+                status: resp.status,
+                body: preview(&resp.text(), 120),
+            });
         }
-        let v = resp.json().map_err(|reason| JwksError::NotJwks { url: url.to_string(), reason })?;
-        Self::from_value(&v).map_err(|reason| JwksError::NotJwks { url: url.to_string(), reason })
+        let v = resp.json().map_err(|reason| JwksError::NotJwks {
+            url: url.to_string(),
+            reason,
+        })?;
+        Self::from_value(&v).map_err(|reason| JwksError::NotJwks {
+            url: url.to_string(),
+            reason,
+        })
     }
 
     /// Reads a JWK Set document.
@@ -120,7 +132,12 @@ impl Jwks {
     pub fn kids(&self) -> Vec<String> {
         self.keys
             .iter()
-            .map(|k| k.get("kid").and_then(Value::as_str).unwrap_or("-").to_owned())
+            .map(|k| {
+                k.get("kid")
+                    .and_then(Value::as_str)
+                    .unwrap_or("-")
+                    .to_owned()
+            })
             .collect()
     }
 
@@ -131,10 +148,18 @@ impl Jwks {
         let mut found = Vec::new();
         for k in &self.keys {
             let kty = k.get("kty").and_then(Value::as_str).unwrap_or("");
-            let kid = k.get("kid").and_then(Value::as_str).unwrap_or("-").to_owned();
+            let kid = k
+                .get("kid")
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_owned();
             for (t, members) in PRIVATE_MEMBERS {
                 if *t == kty {
-                    let present: Vec<&'static str> = members.iter().copied().filter(|m| k.get(*m).is_some()).collect();
+                    let present: Vec<&'static str> = members
+                        .iter()
+                        .copied()
+                        .filter(|m| k.get(*m).is_some())
+                        .collect();
                     if !present.is_empty() {
                         found.push((kid.clone(), present));
                     }
@@ -153,7 +178,10 @@ impl Jwks {
                 *seen.entry(kid.to_owned()).or_default() += 1;
             }
         }
-        seen.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k).collect()
+        seen.into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(k, _)| k)
+            .collect()
     }
 
     /// The verification key for a JWS with `kty` (from its alg) and `kid`.
@@ -165,12 +193,18 @@ impl Jwks {
             .keys
             .iter()
             .filter(|k| k.get("kty").and_then(Value::as_str) == Some(kty))
-            .filter(|k| k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig"))
+            .filter(|k| {
+                k.get("use")
+                    .and_then(Value::as_str)
+                    .is_none_or(|u| u == "sig")
+            })
             .collect();
         let chosen = match kid {
             Some(kid) => {
-                let with_kid: Vec<&&Value> =
-                    fitting.iter().filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid)).collect();
+                let with_kid: Vec<&&Value> = fitting
+                    .iter()
+                    .filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+                    .collect();
                 match with_kid.len() {
                     0 => {
                         return Err(JwksError::UnknownKid {
@@ -180,7 +214,13 @@ impl Jwks {
                         });
                     }
                     1 => *with_kid[0],
-                    n => return Err(JwksError::AmbiguousKid { kid: kid.into(), kty: kty.into(), count: n }),
+                    n => {
+                        return Err(JwksError::AmbiguousKid {
+                            kid: kid.into(),
+                            kty: kty.into(),
+                            count: n,
+                        });
+                    }
                 }
             }
             None => match fitting.len() {
@@ -192,7 +232,12 @@ impl Jwks {
                         present: self.kids().join(", "),
                     });
                 }
-                n => return Err(JwksError::KidRequired { kty: kty.into(), count: n }),
+                n => {
+                    return Err(JwksError::KidRequired {
+                        kty: kty.into(),
+                        count: n,
+                    });
+                }
             },
         };
         decoding_key(chosen, kty)
@@ -200,25 +245,43 @@ impl Jwks {
 }
 
 fn decoding_key(jwk: &Value, kty: &str) -> Result<DecodingKey, JwksError> {
-    let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("-").to_owned();
+    let kid = jwk
+        .get("kid")
+        .and_then(Value::as_str)
+        .unwrap_or("-")
+        .to_owned();
     let member = |m: &str| {
-        jwk.get(m).and_then(Value::as_str).ok_or_else(|| JwksError::BadKey {
-            kid: kid.clone(),
-            kty: kty.into(),
-            reason: format!("member {m:?} missing or not a string"),
-        })
+        jwk.get(m)
+            .and_then(Value::as_str)
+            .ok_or_else(|| JwksError::BadKey {
+                kid: kid.clone(),
+                kty: kty.into(),
+                reason: format!("member {m:?} missing or not a string"),
+            })
     };
-    let bad = |e: jsonwebtoken::errors::Error| JwksError::BadKey { kid: kid.clone(), kty: kty.into(), reason: e.to_string() };
+    let bad = |e: jsonwebtoken::errors::Error| JwksError::BadKey {
+        kid: kid.clone(),
+        kty: kty.into(),
+        reason: e.to_string(),
+    };
     match kty {
         "RSA" => DecodingKey::from_rsa_components(member("n")?, member("e")?).map_err(bad),
         "EC" => {
             let crv = member("crv")?;
             if crv != "P-256" && crv != "P-384" {
-                return Err(JwksError::BadKey { kid, kty: kty.into(), reason: format!("unsupported curve {crv}") });
+                return Err(JwksError::BadKey {
+                    kid,
+                    kty: kty.into(),
+                    reason: format!("unsupported curve {crv}"),
+                });
             }
             DecodingKey::from_ec_components(member("x")?, member("y")?).map_err(bad)
         }
-        other => Err(JwksError::BadKey { kid, kty: other.into(), reason: "unsupported key type".into() }),
+        other => Err(JwksError::BadKey {
+            kid,
+            kty: other.into(),
+            reason: "unsupported key type".into(),
+        }),
     }
 }
 
@@ -235,7 +298,10 @@ mod tests {
         ]}))
         .unwrap();
         let p = j.private_material();
-        assert_eq!(p, vec![("a".to_owned(), vec!["d"]), ("h".to_owned(), vec!["k"])]);
+        assert_eq!(
+            p,
+            vec![("a".to_owned(), vec!["d"]), ("h".to_owned(), vec!["k"])]
+        );
         assert_eq!(j.duplicate_kids(), vec!["a".to_owned()]);
     }
 
@@ -246,9 +312,18 @@ mod tests {
             {"kty":"RSA","kid":"r2","n":"AQAB","e":"AQAB"}
         ]}))
         .unwrap();
-        assert!(matches!(j.key_for("RSA", Some("zz")), Err(JwksError::UnknownKid { .. })));
-        assert!(matches!(j.key_for("RSA", None), Err(JwksError::KidRequired { count: 2, .. })));
-        assert!(matches!(j.key_for("EC", Some("r1")), Err(JwksError::UnknownKid { .. })));
+        assert!(matches!(
+            j.key_for("RSA", Some("zz")),
+            Err(JwksError::UnknownKid { .. })
+        ));
+        assert!(matches!(
+            j.key_for("RSA", None),
+            Err(JwksError::KidRequired { count: 2, .. })
+        ));
+        assert!(matches!(
+            j.key_for("EC", Some("r1")),
+            Err(JwksError::UnknownKid { .. })
+        ));
         assert!(Jwks::from_value(&serde_json::json!({"nokeys":1})).is_err());
         assert!(Jwks::from_value(&serde_json::json!({"keys":[1]})).is_err());
     }

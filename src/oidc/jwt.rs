@@ -25,10 +25,14 @@ pub enum JwtError {
     #[error("malformed JWT: {0}")]
     Malformed(String),
     /// `alg` is `none`.
-    #[error("the token is unsigned (alg \"none\"); OpenID Connect Core 2 requires ID tokens to be signed with JWS")]
+    #[error(
+        "the token is unsigned (alg \"none\"); OpenID Connect Core 2 requires ID tokens to be signed with JWS"
+    )]
     Unsigned,
     /// An HMAC alg where only asymmetric keys from the JWKS are acceptable.
-    #[error("the token uses {alg}, a symmetric algorithm; verifying it with a public key from the JWKS would accept forgeries (RFC 8725 3.1)")]
+    #[error(
+        "the token uses {alg}, a symmetric algorithm; verifying it with a public key from the JWKS would accept forgeries (RFC 8725 3.1)"
+    )]
     Symmetric {
         /// The alg.
         alg: String,
@@ -85,7 +89,10 @@ pub struct Jwt {
 
 impl std::fmt::Debug for Jwt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jwt").field("header", &self.header).field("claims", &"[redacted]").finish()
+        f.debug_struct("Jwt")
+            .field("header", &self.header)
+            .field("claims", &"[redacted]")
+            .finish()
     }
 }
 
@@ -95,7 +102,9 @@ fn decode_part(part: &str, what: &str) -> Result<Map<String, Value>, JwtError> {
         .map_err(|e| JwtError::Malformed(format!("the {what} is not base64url: {e}")))?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(JwtError::Malformed(format!("the {what} is not a JSON object"))),
+        Ok(_) => Err(JwtError::Malformed(format!(
+            "the {what} is not a JSON object"
+        ))),
         Err(e) => Err(JwtError::Malformed(format!("the {what} is not JSON: {e}"))),
     }
 }
@@ -119,7 +128,10 @@ impl Jwt {
     /// is not a base64url JSON object.
     pub fn parse(token: &str) -> Result<Self, JwtError> {
         if token.len() > MAX_JWT_LEN {
-            return Err(JwtError::Malformed(format!("{} bytes, more than the {MAX_JWT_LEN} kensa accepts", token.len())));
+            return Err(JwtError::Malformed(format!(
+                "{} bytes, more than the {MAX_JWT_LEN} kensa accepts",
+                token.len()
+            )));
         }
         let parts: Vec<&str> = token.split('.').collect();
         if parts.len() != 3 {
@@ -170,41 +182,72 @@ impl Jwt {
     /// # Errors
     /// `Unsigned` for alg none, `Symmetric` for HS*, `AlgNotAllowed`, key
     /// lookup errors, or `BadSignature`.
-    pub fn verify_signature(&self, jwks: &Jwks, allowed: &[Algorithm]) -> Result<Algorithm, JwtError> {
+    pub fn verify_signature(
+        &self,
+        jwks: &Jwks,
+        allowed: &[Algorithm],
+    ) -> Result<Algorithm, JwtError> {
         let alg_name = self.alg();
         if alg_name.eq_ignore_ascii_case("none") || alg_name.is_empty() {
             return Err(JwtError::Unsigned);
         }
         if alg_name.starts_with("HS") {
-            return Err(JwtError::Symmetric { alg: alg_name.into() });
+            return Err(JwtError::Symmetric {
+                alg: alg_name.into(),
+            });
         }
-        let allowed_names = || allowed.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
-        let alg: Algorithm = alg_name
-            .parse()
-            .map_err(|_| JwtError::AlgNotAllowed { alg: alg_name.into(), allowed: allowed_names() })?;
+        let allowed_names = || {
+            allowed
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let alg: Algorithm = alg_name.parse().map_err(|_| JwtError::AlgNotAllowed {
+            alg: alg_name.into(),
+            allowed: allowed_names(),
+        })?;
         if !allowed.contains(&alg) {
-            return Err(JwtError::AlgNotAllowed { alg: alg_name.into(), allowed: allowed_names() });
+            return Err(JwtError::AlgNotAllowed {
+                alg: alg_name.into(),
+                allowed: allowed_names(),
+            });
         }
         let key = jwks.key_for(kty_for(alg), self.kid())?;
-        let ok = jsonwebtoken::crypto::verify(&self.signature, self.signing_input.as_bytes(), &key, alg)
-            .map_err(|e| JwtError::Malformed(format!("the signature cannot be checked: {e}")))?;
+        let ok =
+            jsonwebtoken::crypto::verify(&self.signature, self.signing_input.as_bytes(), &key, alg)
+                .map_err(|e| {
+                    JwtError::Malformed(format!("the signature cannot be checked: {e}"))
+                })?;
         if ok {
             Ok(alg)
         } else {
-            Err(JwtError::BadSignature { alg: alg_name.into(), kid: self.kid().unwrap_or("-").into() })
+            Err(JwtError::BadSignature {
+                alg: alg_name.into(),
+                kid: self.kid().unwrap_or("-").into(),
+            })
         }
     }
 
     fn num(&self, claim: &'static str) -> Result<i64, JwtError> {
         match self.claims.get(claim) {
-            None => Err(JwtError::Claim { claim, problem: "missing".into() }),
+            None => Err(JwtError::Claim {
+                claim,
+                problem: "missing".into(),
+            }),
             Some(Value::Number(n)) => n
                 .as_i64()
                 .or_else(|| n.as_f64().map(|f| f as i64))
-                .ok_or_else(|| JwtError::Claim { claim, problem: format!("not a usable number ({n})") }),
+                .ok_or_else(|| JwtError::Claim {
+                    claim,
+                    problem: format!("not a usable number ({n})"),
+                }),
             Some(other) => Err(JwtError::Claim {
                 claim,
-                problem: format!("a JSON {}, not a NumericDate", super::discovery::json_kind(other)),
+                problem: format!(
+                    "a JSON {}, not a NumericDate",
+                    super::discovery::json_kind(other)
+                ),
             }),
         }
     }
@@ -216,8 +259,15 @@ impl Jwt {
     pub fn check_iss(&self, issuer: &str) -> Result<(), JwtError> {
         match self.claims.get("iss") {
             Some(Value::String(s)) if s == issuer => Ok(()),
-            Some(v) => Err(JwtError::Mismatch { claim: "iss", expected: format!("{issuer:?}"), found: v.to_string() }),
-            None => Err(JwtError::Claim { claim: "iss", problem: "missing".into() }),
+            Some(v) => Err(JwtError::Mismatch {
+                claim: "iss",
+                expected: format!("{issuer:?}"),
+                found: v.to_string(),
+            }),
+            None => Err(JwtError::Claim {
+                claim: "iss",
+                problem: "missing".into(),
+            }),
         }
     }
 
@@ -229,14 +279,26 @@ impl Jwt {
     pub fn check_aud(&self, client_id: &str) -> Result<(), JwtError> {
         let auds: Vec<String> = match self.claims.get("aud") {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
             Some(other) => {
                 return Err(JwtError::Claim {
                     claim: "aud",
-                    problem: format!("a JSON {}, not a string or array", super::discovery::json_kind(other)),
+                    problem: format!(
+                        "a JSON {}, not a string or array",
+                        super::discovery::json_kind(other)
+                    ),
                 });
             }
-            None => return Err(JwtError::Claim { claim: "aud", problem: "missing".into() }),
+            None => {
+                return Err(JwtError::Claim {
+                    claim: "aud",
+                    problem: "missing".into(),
+                });
+            }
         };
         if !auds.iter().any(|a| a == client_id) {
             return Err(JwtError::Mismatch {
@@ -247,10 +309,17 @@ impl Jwt {
         }
         if let Some(azp) = self.claims.get("azp") {
             if azp.as_str() != Some(client_id) {
-                return Err(JwtError::Mismatch { claim: "azp", expected: format!("{client_id:?}"), found: azp.to_string() });
+                return Err(JwtError::Mismatch {
+                    claim: "azp",
+                    expected: format!("{client_id:?}"),
+                    found: azp.to_string(),
+                });
             }
         } else if auds.len() > 1 {
-            return Err(JwtError::Claim { claim: "azp", problem: "missing although the token has several audiences".into() });
+            return Err(JwtError::Claim {
+                claim: "azp",
+                problem: "missing although the token has several audiences".into(),
+            });
         }
         Ok(())
     }
@@ -317,7 +386,10 @@ impl Jwt {
                 expected: "the value sent in the authorization request".into(),
                 found: "a different value".into(),
             }),
-            None => Err(JwtError::Claim { claim: "nonce", problem: "missing although a nonce was sent".into() }),
+            None => Err(JwtError::Claim {
+                claim: "nonce",
+                problem: "missing although a nonce was sent".into(),
+            }),
         }
     }
 
@@ -330,18 +402,34 @@ impl Jwt {
         for claim in ["iss", "sub"] {
             match self.claims.get(claim) {
                 Some(Value::String(_)) => {}
-                Some(_) => return Err(JwtError::Claim { claim, problem: "not a string".into() }),
-                None => return Err(JwtError::Claim { claim, problem: "missing".into() }),
+                Some(_) => {
+                    return Err(JwtError::Claim {
+                        claim,
+                        problem: "not a string".into(),
+                    });
+                }
+                None => {
+                    return Err(JwtError::Claim {
+                        claim,
+                        problem: "missing".into(),
+                    });
+                }
             }
         }
         if !self.claims.contains_key("aud") {
-            return Err(JwtError::Claim { claim: "aud", problem: "missing".into() });
+            return Err(JwtError::Claim {
+                claim: "aud",
+                problem: "missing".into(),
+            });
         }
         self.num("exp")?;
         self.num("iat")?;
         let sub = self.str_claim("sub").unwrap_or_default();
         if sub.is_empty() || sub.len() > 255 || !sub.is_ascii() {
-            return Err(JwtError::Claim { claim: "sub", problem: "not 1 to 255 ASCII characters".into() });
+            return Err(JwtError::Claim {
+                claim: "sub",
+                problem: "not 1 to 255 ASCII characters".into(),
+            });
         }
         Ok(())
     }
@@ -354,13 +442,19 @@ impl Jwt {
     pub fn check_at_hash(&self, access_token: &str, required: bool) -> Result<(), JwtError> {
         let Some(found) = self.claims.get("at_hash") else {
             return if required {
-                Err(JwtError::Claim { claim: "at_hash", problem: "missing".into() })
+                Err(JwtError::Claim {
+                    claim: "at_hash",
+                    problem: "missing".into(),
+                })
             } else {
                 Ok(())
             };
         };
-        let expected = left_half_hash(self.alg(), access_token.as_bytes())
-            .ok_or_else(|| JwtError::Claim { claim: "at_hash", problem: format!("not checkable for alg {:?}", self.alg()) })?;
+        let expected =
+            left_half_hash(self.alg(), access_token.as_bytes()).ok_or_else(|| JwtError::Claim {
+                claim: "at_hash",
+                problem: format!("not checkable for alg {:?}", self.alg()),
+            })?;
         if found.as_str() == Some(expected.as_str()) {
             Ok(())
         } else {
@@ -407,7 +501,11 @@ pub struct IdTokenExpectations {
 ///
 /// # Errors
 /// The first rule that fails.
-pub fn verify_id_token(token: &str, jwks: &Jwks, exp: &IdTokenExpectations) -> Result<Jwt, JwtError> {
+pub fn verify_id_token(
+    token: &str,
+    jwks: &Jwks,
+    exp: &IdTokenExpectations,
+) -> Result<Jwt, JwtError> {
     let jwt = Jwt::parse(token)?;
     jwt.verify_signature(jwks, &exp.algs)?;
     jwt.check_required_claims()?;
@@ -432,7 +530,11 @@ mod tests {
     use jsonwebtoken::{EncodingKey, Header, jwk::Jwk};
 
     fn key(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/fixtures/keys/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     fn rsa() -> EncodingKey {
@@ -440,10 +542,13 @@ mod tests {
     }
 
     fn jwks() -> Jwks {
-        let mut rsa_jwk = serde_json::to_value(Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap()).unwrap();
+        let mut rsa_jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap())
+                .unwrap();
         rsa_jwk["kid"] = "r1".into();
         let ec = EncodingKey::from_ec_pem(&key("es256.pem")).unwrap();
-        let mut ec_jwk = serde_json::to_value(Jwk::from_encoding_key(&ec, Algorithm::ES256).unwrap()).unwrap();
+        let mut ec_jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&ec, Algorithm::ES256).unwrap()).unwrap();
         ec_jwk["kid"] = "e1".into();
         Jwks::from_value(&serde_json::json!({ "keys": [rsa_jwk, ec_jwk] })).unwrap()
     }
@@ -496,7 +601,12 @@ mod tests {
 
     #[test]
     fn hs256_keyed_with_public_key_is_refused() {
-        let t = sign(&claims(), Algorithm::HS256, "r1", &EncodingKey::from_secret(b"public key text"));
+        let t = sign(
+            &claims(),
+            Algorithm::HS256,
+            "r1",
+            &EncodingKey::from_secret(b"public key text"),
+        );
         let err = verify_id_token(&t, &jwks(), &expectations()).unwrap_err();
         assert!(matches!(err, JwtError::Symmetric { .. }), "{err}");
     }
@@ -508,7 +618,10 @@ mod tests {
         let err = verify_id_token(&t, &jwks(), &expectations()).unwrap_err();
         assert!(matches!(err, JwtError::BadSignature { .. }), "{err}");
         let t = sign(&claims(), Algorithm::RS256, "unknown", &rsa());
-        assert!(matches!(verify_id_token(&t, &jwks(), &expectations()), Err(JwtError::Key(_))));
+        assert!(matches!(
+            verify_id_token(&t, &jwks(), &expectations()),
+            Err(JwtError::Key(_))
+        ));
     }
 
     #[test]
@@ -533,13 +646,30 @@ mod tests {
         let mut c = claims();
         c.as_object_mut().unwrap().remove("iat");
         let t = sign(&c, Algorithm::RS256, "r1", &rsa());
-        assert!(verify_id_token(&t, &jwks(), &expectations()).unwrap_err().to_string().contains("iat"));
+        assert!(
+            verify_id_token(&t, &jwks(), &expectations())
+                .unwrap_err()
+                .to_string()
+                .contains("iat")
+        );
     }
 
     #[test]
     fn malformed_tokens_are_errors_not_panics() {
-        for bad in ["", "a", "a.b", "a.b.c.d", "!!!.e30.", "e30.!!!.", "W10.e30.", &"x".repeat(MAX_JWT_LEN + 1)] {
-            assert!(matches!(Jwt::parse(bad), Err(JwtError::Malformed(_))), "{bad:.20}");
+        for bad in [
+            "",
+            "a",
+            "a.b",
+            "a.b.c.d",
+            "!!!.e30.",
+            "e30.!!!.",
+            "W10.e30.",
+            &"x".repeat(MAX_JWT_LEN + 1),
+        ] {
+            assert!(
+                matches!(Jwt::parse(bad), Err(JwtError::Malformed(_))),
+                "{bad:.20}"
+            );
         }
     }
 }

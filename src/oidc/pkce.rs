@@ -23,7 +23,10 @@ impl Pkce {
     /// The pair for a given verifier.
     #[must_use]
     pub fn from_verifier(verifier: &str) -> Self {
-        Self { verifier: Secret::new(verifier), challenge: s256(verifier) }
+        Self {
+            verifier: Secret::new(verifier),
+            challenge: s256(verifier),
+        }
     }
 }
 
@@ -50,7 +53,10 @@ mod tests {
         let p = Pkce::generate();
         let v = p.verifier.expose();
         assert!((43..=128).contains(&v.len()));
-        assert!(v.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c)));
+        assert!(
+            v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+        );
         assert_eq!(p.challenge, s256(v));
     }
 }

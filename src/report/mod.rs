@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cucumber::event::{self, Cucumber, Feature, Rule, RetryableScenario, Scenario, Step, StepError};
+use cucumber::event::{
+    self, Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError,
+};
 use cucumber::{Event, World, Writer, gherkin, parser};
 
 use crate::secret::Scrubber;
@@ -61,7 +63,10 @@ impl SharedBuf {
 
 impl std::io::Write for SharedBuf {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -101,7 +106,10 @@ impl Results {
     /// Feature files cucumber could not parse.
     #[must_use]
     pub fn parse_errors(&self) -> Vec<String> {
-        self.parse_errors.lock().map(|r| r.clone()).unwrap_or_default()
+        self.parse_errors
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -111,25 +119,63 @@ impl Collector {
     pub fn new(scrubber: Scrubber, console: bool) -> (Self, Results) {
         let results = Arc::default();
         let parse_errors = Arc::default();
-        let handle = Results { results: Arc::clone(&results), parse_errors: Arc::clone(&parse_errors) };
-        (Self { results, running: HashMap::new(), scrubber, console, parse_errors }, handle)
+        let handle = Results {
+            results: Arc::clone(&results),
+            parse_errors: Arc::clone(&parse_errors),
+        };
+        (
+            Self {
+                results,
+                running: HashMap::new(),
+                scrubber,
+                console,
+                parse_errors,
+            },
+            handle,
+        )
     }
 
     fn key(feature: &gherkin::Feature, sc: &gherkin::Scenario) -> (String, usize) {
-        (feature.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), sc.position.line)
+        (
+            feature
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            sc.position.line,
+        )
     }
 
-    fn on_scenario<W>(&mut self, feature: &gherkin::Feature, sc: &gherkin::Scenario, ev: &RetryableScenario<W>) {
+    fn on_scenario<W>(
+        &mut self,
+        feature: &gherkin::Feature,
+        sc: &gherkin::Scenario,
+        ev: &RetryableScenario<W>,
+    ) {
         let key = Self::key(feature, sc);
         match &ev.event {
             Scenario::Started => {
-                self.running.insert(key, Progress { started: Instant::now(), failure: None, not_run: None });
+                self.running.insert(
+                    key,
+                    Progress {
+                        started: Instant::now(),
+                        failure: None,
+                        not_run: None,
+                    },
+                );
             }
             Scenario::Step(step, st) | Scenario::Background(step, st) => {
-                let Some(p) = self.running.get_mut(&key) else { return };
+                let Some(p) = self.running.get_mut(&key) else {
+                    return;
+                };
                 match st {
                     Step::Failed(_, _, _, err) if p.failure.is_none() => {
-                        p.failure = Some(format!("{} {}\n{}", step.keyword.trim(), step.value, step_error(err)));
+                        p.failure = Some(format!(
+                            "{} {}\n{}",
+                            step.keyword.trim(),
+                            step.value,
+                            step_error(err)
+                        ));
                     }
                     Step::Skipped if p.not_run.is_none() => {
                         p.not_run = Some(format!(
@@ -143,18 +189,27 @@ impl Collector {
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 if let Some(p) = self.running.get_mut(&key) {
-                    p.failure.get_or_insert_with(|| format!("scenario set-up failed: {}", panic_text(info)));
+                    p.failure.get_or_insert_with(|| {
+                        format!("scenario set-up failed: {}", panic_text(info))
+                    });
                 }
             }
             Scenario::Finished => {
-                let Some(p) = self.running.remove(&key) else { return };
+                let Some(p) = self.running.remove(&key) else {
+                    return;
+                };
                 let (status, message) = match (p.failure, p.not_run) {
                     (Some(f), _) => (Status::Failed, Some(f)),
                     (None, Some(n)) => (Status::NotRun, Some(n)),
                     (None, None) => (Status::Passed, None),
                 };
                 let message = message.map(|m| self.scrubber.scrub(&m));
-                let tag = |prefix: &str| sc.tags.iter().find_map(|t| t.strip_prefix(prefix)).map(str::to_owned);
+                let tag = |prefix: &str| {
+                    sc.tags
+                        .iter()
+                        .find_map(|t| t.strip_prefix(prefix))
+                        .map(str::to_owned)
+                };
                 let level = sc
                     .tags
                     .iter()
@@ -226,7 +281,9 @@ impl<W: World> Writer<W> for Collector {
             }
             Ok(ev) => match &ev.value {
                 Cucumber::Feature(f, Feature::Scenario(sc, rs)) => self.on_scenario(f, sc, rs),
-                Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, rs))) => self.on_scenario(f, sc, rs),
+                Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, rs))) => {
+                    self.on_scenario(f, sc, rs)
+                }
                 _ => {}
             },
         }
@@ -301,7 +358,11 @@ pub fn write_reports(
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     let summary_text = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
-    for (name, bytes) in [("junit.xml", junit), ("cucumber.json", json), ("summary.json", summary_text.as_bytes())] {
+    for (name, bytes) in [
+        ("junit.xml", junit),
+        ("cucumber.json", json),
+        ("summary.json", summary_text.as_bytes()),
+    ] {
         let path = dir.join(name);
         let text = scrubber.scrub(&String::from_utf8_lossy(bytes));
         std::fs::write(&path, text)?;
@@ -313,5 +374,9 @@ pub fn write_reports(
 /// `1.23 s` or `850 ms`.
 #[must_use]
 pub fn human(d: Duration) -> String {
-    if d.as_millis() >= 1000 { format!("{:.2} s", d.as_secs_f64()) } else { format!("{} ms", d.as_millis()) }
+    if d.as_millis() >= 1000 {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
 }

@@ -83,9 +83,15 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
     let realm = fixtures.join("realm.toml");
     let keys = fixtures.join("keys");
     let embedded_ready = if !realm.is_file() {
-        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", realm.display()))
+        Err(format!(
+            "{} is missing: run kensa from the project root or pass --fixtures DIR",
+            realm.display()
+        ))
     } else if !keys.is_dir() {
-        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", keys.display()))
+        Err(format!(
+            "{} is missing: run kensa from the project root or pass --fixtures DIR",
+            keys.display()
+        ))
     } else {
         Ok(())
     };
@@ -120,7 +126,11 @@ impl TargetInfo {
     pub fn client(&self, role: &str) -> Result<&Client, String> {
         self.realm.client_by_role(role).ok_or_else(|| {
             let roles: Vec<&str> = self.realm.clients.iter().map(|c| c.role.as_str()).collect();
-            format!("target {:?} has no {role:?} client (it has: {})", self.name, roles.join(", "))
+            format!(
+                "target {:?} has no {role:?} client (it has: {})",
+                self.name,
+                roles.join(", ")
+            )
         })
     }
 
@@ -153,7 +163,10 @@ pub struct Started {
 
 impl std::fmt::Debug for Started {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Started").field("target", &self.info.name).field("issuer", &self.info.issuer).finish()
+        f.debug_struct("Started")
+            .field("target", &self.info.name)
+            .field("issuer", &self.info.issuer)
+            .finish()
     }
 }
 
@@ -167,7 +180,10 @@ impl Started {
 }
 
 fn read(path: &Path) -> Result<String, TargetError> {
-    std::fs::read_to_string(path).map_err(|e| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() })
+    std::fs::read_to_string(path).map_err(|e| TargetError::Fixture {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Loads the shared realm fixture.
@@ -176,7 +192,10 @@ fn read(path: &Path) -> Result<String, TargetError> {
 /// When the file is missing or invalid.
 pub fn load_realm(fixtures: &Path) -> Result<Realm, TargetError> {
     let path = fixtures.join("realm.toml");
-    Realm::from_toml(&read(&path)?).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
+    Realm::from_toml(&read(&path)?).map_err(|e| TargetError::Fixture {
+        path,
+        reason: e.to_string(),
+    })
 }
 
 /// Starts the named target and registers its secrets with `scrubber`.
@@ -184,7 +203,11 @@ pub fn load_realm(fixtures: &Path) -> Result<Realm, TargetError> {
 /// # Errors
 /// Unknown name, bad fixtures, a fault for a target without switches, or a
 /// failed start.
-pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Result<Started, TargetError> {
+pub async fn start(
+    name: &str,
+    opts: &StartOptions,
+    scrubber: &Scrubber,
+) -> Result<Started, TargetError> {
     match name {
         "embedded" => {
             let realm = load_realm(&opts.fixtures)?;
@@ -202,10 +225,16 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 &read(&keys_dir.join("es256.pem"))?,
                 &read(&keys_dir.join("rs256-rogue.pem"))?,
             )
-            .map_err(|e| TargetError::Fixture { path: keys_dir.clone(), reason: e.to_string() })?;
+            .map_err(|e| TargetError::Fixture {
+                path: keys_dir.clone(),
+                reason: e.to_string(),
+            })?;
             let idp = RunningIdp::start(IdpConfig::new(realm.clone(), keys).with_fault(opts.fault))
                 .await
-                .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
+                .map_err(|e| TargetError::Start {
+                    target: name.into(),
+                    reason: e.to_string(),
+                })?;
             let info = TargetInfo {
                 name: name.into(),
                 issuer: idp.issuer().to_owned(),
@@ -213,11 +242,18 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 default_user: "alice".into(),
                 fault: opts.fault,
             };
-            Ok(Started { info: Arc::new(info), idp: Some(idp) })
+            Ok(Started {
+                info: Arc::new(info),
+                idp: Some(idp),
+            })
         }
         other => Err(TargetError::Unknown {
             name: other.into(),
-            known: catalogue(&opts.fixtures).iter().map(|e| e.name).collect::<Vec<_>>().join(", "),
+            known: catalogue(&opts.fixtures)
+                .iter()
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }

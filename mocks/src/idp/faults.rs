@@ -69,8 +69,8 @@ faults! {
         "The token endpoint accepts a code_verifier for a code issued without a code_challenge.";
     PkcePlainOnly => "pkce-plain-only",
         "The token endpoint compares the code_verifier as if the challenge method were plain.";
-    ClientSecretBasicRejected => "client-secret-basic-rejected",
-        "The token endpoint rejects every client_secret_basic authentication.";
+    ClientSecretBasicNotDecoded => "client-secret-basic-not-decoded",
+        "HTTP Basic client credentials are not form-url-decoded, so ids and secrets with reserved characters fail.";
     ClientSecretPostRejected => "client-secret-post-rejected",
         "The token endpoint rejects every client_secret_post authentication.";
     ClientSecretUnchecked => "client-secret-unchecked",

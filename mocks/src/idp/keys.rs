@@ -47,6 +47,9 @@ pub(crate) enum Signer {
     Rs256,
     /// ES256 with the published P-256 key.
     Es256,
+    /// ES256 with the P-256 key, header naming `rs256-1` (the kid the
+    /// duplicate-kid fault publishes for it).
+    Es256SharedKid,
     /// RS256 with the rogue key, header still naming `rs256-1`.
     RogueRs256,
     /// HS256 keyed with the RSA public key's SPKI PEM text.
@@ -169,6 +172,7 @@ impl Keys {
         let (alg, kid, key) = match signer {
             Signer::Rs256 => (Algorithm::RS256, RS256_KID, &self.rs256),
             Signer::Es256 => (Algorithm::ES256, ES256_KID, &self.es256),
+            Signer::Es256SharedKid => (Algorithm::ES256, RS256_KID, &self.es256),
             Signer::RogueRs256 => (Algorithm::RS256, RS256_KID, &self.rogue_rs256),
             Signer::Hs256PublicKey => {
                 let key = EncodingKey::from_secret(self.rsa_public_pem.as_bytes());

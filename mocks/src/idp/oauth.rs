@@ -101,7 +101,10 @@ impl IntoResponse for OAuthError {
 
 /// Client credentials from an `Authorization: Basic` header, decoded as
 /// RFC 6749 section 2.3.1 requires.
-fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), OAuthError>> {
+fn basic_credentials(
+    headers: &HeaderMap,
+    decode_form: bool,
+) -> Option<Result<(String, String), OAuthError>> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -116,7 +119,11 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), OAu
             .ok()?;
         let text = String::from_utf8(raw).ok()?;
         let (id, secret) = text.split_once(':')?;
-        Some((form_decode(id)?, form_decode(secret)?))
+        if decode_form {
+            Some((form_decode(id)?, form_decode(secret)?))
+        } else {
+            Some((id.to_owned(), secret.to_owned()))
+        }
     };
     Some(decode().ok_or_else(malformed))
 }
@@ -131,7 +138,8 @@ pub(crate) fn authenticate<'a>(
 ) -> Result<&'a Client, OAuthError> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
-    let basic = basic_credentials(headers).transpose()?;
+    let basic =
+        basic_credentials(headers, !app.has(Fault::ClientSecretBasicNotDecoded)).transpose()?;
 
     let (client_id, secret) = match (basic, body_secret) {
         (Some(_), Some(_)) => {
@@ -140,9 +148,6 @@ pub(crate) fn authenticate<'a>(
             ));
         }
         (Some((id, secret)), None) => {
-            if app.has(Fault::ClientSecretBasicRejected) {
-                return Err(OAuthError::invalid_client("client authentication failed"));
-            }
             if body_id.is_some_and(|b| b != id) {
                 return Err(OAuthError::invalid_request(
                     "client_id in the body differs from the Basic credentials",

@@ -330,6 +330,8 @@ fn id_token(
         Signer::Unsigned
     } else if app.has(Fault::IdTokenHs256Pubkey) {
         Signer::Hs256PublicKey
+    } else if es256 && app.has(Fault::JwksDuplicateKid) {
+        Signer::Es256SharedKid
     } else if es256 {
         Signer::Es256
     } else if app.has(Fault::IdTokenBadSignature) {

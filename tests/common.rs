@@ -1,0 +1,100 @@
+//! Running the kensa binary and reading its reports.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The project root (features/ and fixtures/ live there).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `kensa ARGS` from the project root.
+pub fn kensa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kensa"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("CUCUMBER_FILTER_TAGS")
+        .output()
+        .expect("the kensa binary runs")
+}
+
+/// Runs the suite into `dir` with extra arguments; returns the output.
+pub fn run_into(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--report-dir",
+        dir.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    kensa(&args)
+}
+
+/// The parsed summary.json of a run.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json written");
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}
+
+/// Check ids of the summary whose status is not `passed`.
+pub fn not_passed(summary: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = summary["checks"]
+        .as_array()
+        .expect("checks array")
+        .iter()
+        .filter(|c| c["status"] != "passed")
+        .map(|c| c["id"].as_str().expect("id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The catalogue as `kensa checks --json` prints it.
+pub fn checks() -> Vec<serde_json::Value> {
+    let out = kensa(&["checks", "--json"]);
+    assert!(
+        out.status.success(),
+        "kensa checks failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("checks JSON")
+}
+
+/// Secrets a report must never contain: every client secret and password of
+/// the realm fixture.
+pub fn fixture_secrets() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("fixtures/realm.toml")).expect("realm fixture");
+    let v: toml::Value = toml::from_str(&text).expect("realm TOML");
+    let mut out = Vec::new();
+    for c in v["clients"].as_array().expect("clients") {
+        if let Some(s) = c.get("client_secret").and_then(|s| s.as_str()) {
+            out.push(s.to_owned());
+        }
+    }
+    for u in v["users"].as_array().expect("users") {
+        out.push(u["password"].as_str().expect("password").to_owned());
+    }
+    out
+}
+
+/// Asserts no file in `dir` contains a fixture secret or a JWT.
+pub fn assert_no_secrets(dir: &Path) {
+    let secrets = fixture_secrets();
+    for entry in std::fs::read_dir(dir).expect("report dir") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("report text");
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "{} contains a fixture secret",
+                path.display()
+            );
+        }
+        // Every JWT starts with a base64url JSON header: "eyJ".
+        assert!(
+            !text.contains("eyJ"),
+            "{} contains what looks like a JWT",
+            path.display()
+        );
+    }
+}
