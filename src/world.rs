@@ -366,12 +366,12 @@ impl KensaWorld {
     ) -> anyhow::Result<&EndpointResponse> {
         let url = self.endpoint(member).await?;
         let resp = token::post(&self.http, url, auth, form).await?;
-        if member == "token_endpoint" && resp.status() == 200 {
-            if let Some(json) = &resp.json {
-                if let Ok(set) = TokenSet::from_json(json, self.http.scrubber()) {
-                    self.tokens.push(set);
-                }
-            }
+        if member == "token_endpoint"
+            && resp.status() == 200
+            && let Some(json) = &resp.json
+            && let Ok(set) = TokenSet::from_json(json, self.http.scrubber())
+        {
+            self.tokens.push(set);
         }
         self.last = Some(resp);
         self.last.as_ref().ok_or_else(|| anyhow!("no response"))

@@ -459,10 +459,10 @@ async fn introspection_active(w: &mut KensaWorld) -> StepResult {
     if j.get("active") != Some(&serde_json::Value::Bool(true)) {
         fail!("the token is not reported active: {}", r.describe());
     }
-    if let Some(c) = j.get("client_id") {
-        if c.as_str() != Some(client_id.as_str()) {
-            fail!("client_id is {c}, expected {client_id:?}");
-        }
+    if let Some(c) = j.get("client_id")
+        && c.as_str() != Some(client_id.as_str())
+    {
+        fail!("client_id is {c}, expected {client_id:?}");
     }
     if let (Some(g), Some(s)) = (granted, j.get("scope").and_then(serde_json::Value::as_str)) {
         let mut a: Vec<&str> = g.split_whitespace().collect();

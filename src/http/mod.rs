@@ -320,10 +320,8 @@ fn redact_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(Strin
 fn redact_body_text(text: &str, content_type: Option<&str>) -> String {
     let looks_json =
         content_type.is_some_and(|c| c.contains("json")) || text.trim_start().starts_with('{');
-    if looks_json {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
-            return secret::redact_json(&v).to_string();
-        }
+    if looks_json && let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+        return secret::redact_json(&v).to_string();
     }
     if content_type.is_some_and(|c| c.contains("x-www-form-urlencoded")) {
         return redact_form(
@@ -486,7 +484,7 @@ impl HttpClient {
                         .find(|i| shown.is_char_boundary(*i))
                         .unwrap_or(0);
                     shown.truncate(cut);
-                    shown.push_str("…");
+                    shown.push('…');
                 }
                 exchange.response_body = shown;
                 self.record(exchange);

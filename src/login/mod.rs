@@ -246,10 +246,10 @@ pub async fn drive(
         }
         let mut fields = form.fill(&creds.username, creds.password.expose());
         http.scrubber().register(creds.password.expose());
-        if tamper == Tamper::ForgedPost {
-            if let Some(csrf) = form.csrf_field() {
-                fields.retain(|(k, _)| k != csrf);
-            }
+        if tamper == Tamper::ForgedPost
+            && let Some(csrf) = form.csrf_field()
+        {
+            fields.retain(|(k, _)| k != csrf);
         }
         submitted = true;
         next = if form.method == "post" {

@@ -471,10 +471,10 @@ impl Jwt {
 /// c_hash use it.
 #[must_use]
 pub fn left_half_hash(alg: &str, input: &[u8]) -> Option<String> {
-    let digest: Vec<u8> = match &alg.get(2..)? {
-        &"256" => sha2::Sha256::digest(input).to_vec(),
-        &"384" => sha2::Sha384::digest(input).to_vec(),
-        &"512" => sha2::Sha512::digest(input).to_vec(),
+    let digest: Vec<u8> = match alg.get(2..)? {
+        "256" => sha2::Sha256::digest(input).to_vec(),
+        "384" => sha2::Sha384::digest(input).to_vec(),
+        "512" => sha2::Sha512::digest(input).to_vec(),
         _ => return None,
     };
     Some(super::b64url(&digest[..digest.len() / 2]))
