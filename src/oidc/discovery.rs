@@ -168,6 +168,61 @@ mod tests {
         assert!(discovery_url("not a url").is_err());
     }
 
+    /// Serves one fixed HTTP response to every connection.
+    async fn serve(reply: &'static str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(reply.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn hostile_discovery_answers_are_clear_errors() {
+        let http = HttpClient::new(crate::secret::Scrubber::new()).unwrap();
+        let html = serve("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html>login</html>").await;
+        let e = Discovery::fetch(&http, &html)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("did not return a JSON object") && e.contains(&html),
+            "{e}"
+        );
+        let array = serve(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[1]",
+        )
+        .await;
+        let e = Discovery::fetch(&http, &array)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("JSON array"), "{e}");
+        let missing =
+            serve("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+        let e = Discovery::fetch(&http, &missing)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("404"), "{e}");
+        let gone = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", l.local_addr().unwrap())
+        };
+        let e = Discovery::fetch(&http, &gone)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot connect") && e.contains(&gone), "{e}");
+    }
+
     #[test]
     fn endpoint_reports_missing_and_wrong_type() {
         let d = Discovery {
