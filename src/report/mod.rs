@@ -203,7 +203,13 @@ impl Collector {
                     (None, Some(n)) => (Status::NotRun, Some(n)),
                     (None, None) => (Status::Passed, None),
                 };
-                let message = message.map(|m| self.scrubber.scrub(&m));
+                let message = message.map(|m| {
+                    let m = match (status, spec_line(sc)) {
+                        (Status::Failed, Some(spec)) => format!("{m}\n{spec}"),
+                        _ => m,
+                    };
+                    self.scrubber.scrub(&m)
+                });
                 let tag = |prefix: &str| {
                     sc.tags
                         .iter()
@@ -235,6 +241,29 @@ impl Collector {
             _ => {}
         }
     }
+}
+
+/// `breaks RFC6749-4.1.2 (MUST): <the quoted sentence>` for a failed check.
+fn spec_line(sc: &gherkin::Scenario) -> Option<String> {
+    let specs: Vec<&str> = sc
+        .tags
+        .iter()
+        .filter_map(|t| t.strip_prefix("spec:"))
+        .collect();
+    if specs.is_empty() {
+        return None;
+    }
+    let level = sc
+        .tags
+        .iter()
+        .find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY"));
+    let level = level.map(|l| format!(" ({l})")).unwrap_or_default();
+    let sentence = sc
+        .description
+        .as_deref()
+        .map(|d| format!(": {}", d.split_whitespace().collect::<Vec<_>>().join(" ")))
+        .unwrap_or_default();
+    Some(format!("breaks {}{level}{sentence}", specs.join(", ")))
 }
 
 fn print_line(r: &CheckResult) {
