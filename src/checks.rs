@@ -143,10 +143,7 @@ pub struct Catalogue {
 }
 
 fn feature_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CatalogueError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| CatalogueError::Dir {
-        path: dir.into(),
-        reason: e.to_string(),
-    })?;
+    let rd = std::fs::read_dir(dir).map_err(|e| CatalogueError::Dir { path: dir.into(), reason: e.to_string() })?;
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for p in entries {
@@ -159,11 +156,7 @@ fn feature_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CatalogueErro
     Ok(())
 }
 
-fn parse_check(
-    path: &Path,
-    feature: &gherkin::Feature,
-    sc: &gherkin::Scenario,
-) -> Result<Check, CatalogueError> {
+fn parse_check(path: &Path, feature: &gherkin::Feature, sc: &gherkin::Scenario) -> Result<Check, CatalogueError> {
     let err = |reason: String| CatalogueError::Tags {
         path: path.into(),
         line: sc.position.line,
@@ -171,19 +164,12 @@ fn parse_check(
         reason,
     };
     let tags: Vec<String> = feature.tags.iter().chain(sc.tags.iter()).cloned().collect();
-    let ids: Vec<&str> = sc
-        .tags
-        .iter()
-        .filter_map(|t| t.strip_prefix("check:"))
-        .collect();
+    let ids: Vec<&str> = sc.tags.iter().filter_map(|t| t.strip_prefix("check:")).collect();
     let id = match ids.as_slice() {
         [one] if !one.is_empty() => (*one).to_owned(),
         [] => return Err(err("no @check:ID tag".into())),
         _ => {
-            return Err(err(format!(
-                "{} @check: tags, a scenario is exactly one check",
-                ids.len()
-            )));
+            return Err(err(format!("{} @check: tags, a scenario is exactly one check", ids.len())));
         }
     };
     let levels: Vec<Level> = sc
@@ -201,25 +187,13 @@ fn parse_check(
         [] => return Err(err("no level tag (@MUST, @SHOULD or @MAY)".into())),
         _ => return Err(err("more than one level tag".into())),
     };
-    let specs: Vec<String> = sc
-        .tags
-        .iter()
-        .filter_map(|t| t.strip_prefix("spec:"))
-        .map(str::to_owned)
-        .collect();
+    let specs: Vec<String> = sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).map(str::to_owned).collect();
     if specs.is_empty() {
         return Err(err("no @spec:SOURCE tag".into()));
     }
-    let faults: Vec<String> = sc
-        .tags
-        .iter()
-        .filter_map(|t| t.strip_prefix("fault:"))
-        .map(str::to_owned)
-        .collect();
+    let faults: Vec<String> = sc.tags.iter().filter_map(|t| t.strip_prefix("fault:")).map(str::to_owned).collect();
     if !sc.examples.is_empty() {
-        return Err(err(
-            "Scenario Outlines are not checks: write one scenario per check".into(),
-        ));
+        return Err(err("Scenario Outlines are not checks: write one scenario per check".into()));
     }
     Ok(Check {
         id,
@@ -227,10 +201,7 @@ fn parse_check(
         level,
         specs,
         faults,
-        sentence: sc
-            .description
-            .as_ref()
-            .map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
+        sentence: sc.description.as_ref().map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
         feature: feature.name.clone(),
         path: path.into(),
         line: sc.position.line,
@@ -254,25 +225,16 @@ impl Catalogue {
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for path in &files {
             let feature =
-                gherkin::Feature::parse_path(path, GherkinEnv::default()).map_err(|e| {
-                    CatalogueError::Parse {
-                        path: path.clone(),
-                        reason: e.to_string().lines().next().unwrap_or("").to_owned(),
-                    }
+                gherkin::Feature::parse_path(path, GherkinEnv::default()).map_err(|e| CatalogueError::Parse {
+                    path: path.clone(),
+                    reason: e.to_string().lines().next().unwrap_or("").to_owned(),
                 })?;
-            let scenarios = feature
-                .scenarios
-                .iter()
-                .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
+            let scenarios = feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
             for sc in scenarios {
                 let check = parse_check(path, &feature, sc)?;
                 let here = format!("{}:{}", path.display(), check.line);
                 if let Some(first) = seen.insert(check.id.clone(), here.clone()) {
-                    return Err(CatalogueError::Duplicate {
-                        id: check.id,
-                        first,
-                        second: here,
-                    });
+                    return Err(CatalogueError::Duplicate { id: check.id, first, second: here });
                 }
                 checks.push(check);
             }
@@ -289,10 +251,7 @@ impl Catalogue {
     /// Every tag any scenario carries.
     #[must_use]
     pub fn tags(&self) -> BTreeSet<&str> {
-        self.checks
-            .iter()
-            .flat_map(|c| c.tags.iter().map(String::as_str))
-            .collect()
+        self.checks.iter().flat_map(|c| c.tags.iter().map(String::as_str)).collect()
     }
 
     /// Every fault named by some check, with the checks it must break.
@@ -312,14 +271,9 @@ impl Catalogue {
     /// # Errors
     /// A syntax error or an unknown tag.
     pub fn tag_filter(&self, expr: &str) -> Result<TagOperation, CatalogueError> {
-        let op: TagOperation =
-            expr.parse()
-                .map_err(
-                    |e: <TagOperation as std::str::FromStr>::Err| CatalogueError::TagExpr {
-                        expr: expr.into(),
-                        reason: e.to_string(),
-                    },
-                )?;
+        let op: TagOperation = expr.parse().map_err(|e: <TagOperation as std::str::FromStr>::Err| {
+            CatalogueError::TagExpr { expr: expr.into(), reason: e.to_string() }
+        })?;
         let known = self.tags();
         let mut stack = vec![&op];
         while let Some(o) = stack.pop() {
@@ -331,10 +285,7 @@ impl Catalogue {
                 TagOperation::Not(a) => stack.push(a),
                 TagOperation::Tag(t) => {
                     if !known.contains(t.as_str()) {
-                        return Err(CatalogueError::UnknownTag {
-                            expr: expr.into(),
-                            tag: t.clone(),
-                        });
+                        return Err(CatalogueError::UnknownTag { expr: expr.into(), tag: t.clone() });
                     }
                 }
             }
@@ -362,16 +313,8 @@ mod tests {
         let c = Catalogue::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("features")).unwrap();
         assert!(c.checks.len() >= 25, "{} checks", c.checks.len());
         for check in &c.checks {
-            assert!(
-                !check.faults.is_empty(),
-                "{} has no @fault tag: a check with no fault proves nothing",
-                check.id
-            );
-            assert!(
-                check.sentence.is_some(),
-                "{} quotes no spec sentence",
-                check.id
-            );
+            assert!(!check.faults.is_empty(), "{} has no @fault tag: a check with no fault proves nothing", check.id);
+            assert!(check.sentence.is_some(), "{} quotes no spec sentence", check.id);
         }
     }
 
@@ -387,21 +330,14 @@ mod tests {
         assert!(e.contains("broken.feature"), "{e}");
 
         let dir = tempfile::tempdir().unwrap();
-        write(
-            dir.path(),
-            "a.feature",
-            "Feature: x\n  @check:A-1 @MUST\n  Scenario: y\n    Given z\n",
-        );
+        write(dir.path(), "a.feature", "Feature: x\n  @check:A-1 @MUST\n  Scenario: y\n    Given z\n");
         let e = Catalogue::load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("a.feature:3") && e.contains("@spec"), "{e}");
 
         let dir = tempfile::tempdir().unwrap();
         let sc = "  @check:A-1 @MUST @spec:X-1 @fault:f\n  Scenario: y\n    Given z\n";
         write(dir.path(), "a.feature", &format!("Feature: x\n{sc}{sc}"));
-        assert!(matches!(
-            Catalogue::load(dir.path()),
-            Err(CatalogueError::Duplicate { .. })
-        ));
+        assert!(matches!(Catalogue::load(dir.path()), Err(CatalogueError::Duplicate { .. })));
     }
 
     #[test]

@@ -5,15 +5,17 @@
 #[path = "../steps/mod.rs"]
 mod steps;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::{World as _, WriterExt as _, writer};
 use kensa::checks::{Catalogue, Check};
-use kensa::report::{self, Collector, Counts, SharedBuf, Summary};
+use kensa::report::{self, Collector, Counts, SharedBuf, Summary, TargetSummary};
 use kensa::secret::Scrubber;
 use kensa::targets::{self, StartOptions};
 use kensa::world::{self, KensaWorld, RunContext};
@@ -65,7 +67,8 @@ struct ChecksArgs {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The IdP under test (see `kensa targets`).
+    /// The IdP under test: a name, a comma-separated list, or `all` (see
+    /// `kensa targets`).
     #[arg(long, default_value = "embedded")]
     target: String,
     /// Start the reference IdP with this fault (see `kensa faults`).
@@ -92,6 +95,10 @@ struct RunArgs {
     /// Print only the summary, not a line per check.
     #[arg(long, short)]
     quiet: bool,
+    /// With several targets: a target whose tools are not installed here is
+    /// reported as skipped instead of failing the run.
+    #[arg(long)]
+    skip_unavailable: bool,
 }
 
 fn main() -> ExitCode {
@@ -126,16 +133,10 @@ fn list_checks(args: &ChecksArgs) -> u8 {
         Err(code) => return code,
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&cat.checks).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&cat.checks).unwrap_or_default());
         return EXIT_PASS;
     }
-    println!(
-        "{:<15} {:<6} {:<44} {:<34} TITLE",
-        "ID", "LEVEL", "SPEC", "FAULTS"
-    );
+    println!("{:<15} {:<6} {:<44} {:<34} TITLE", "ID", "LEVEL", "SPEC", "FAULTS");
     for c in &cat.checks {
         println!(
             "{:<15} {:<6} {:<44} {:<34} {}",
@@ -146,11 +147,7 @@ fn list_checks(args: &ChecksArgs) -> u8 {
             c.title
         );
     }
-    println!(
-        "{} checks in {} feature files",
-        cat.checks.len(),
-        cat.files.len()
-    );
+    println!("{} checks in {} feature files", cat.checks.len(), cat.files.len());
     EXIT_PASS
 }
 
@@ -172,55 +169,162 @@ fn list_faults(args: &ChecksArgs) -> u8 {
         return EXIT_PASS;
     }
     for f in Fault::ALL {
-        let breaks = by_fault
-            .get(f.name())
-            .map(|v| v.join(", "))
-            .unwrap_or_else(|| "(no check)".into());
-        println!(
-            "{:<32} breaks {breaks}\n{:<32} {}",
-            f.name(),
-            "",
-            f.description()
-        );
+        let breaks = by_fault.get(f.name()).map(|v| v.join(", ")).unwrap_or_else(|| "(no check)".into());
+        println!("{:<32} breaks {breaks}\n{:<32} {}", f.name(), "", f.description());
     }
     EXIT_PASS
 }
 
 fn list_targets(args: &DirArgs) -> u8 {
-    println!(
-        "{:<12} {:<9} {:<10} DESCRIPTION",
-        "TARGET", "KIND", "STATUS"
-    );
+    println!("{:<20} {:<9} {:<12} {:<24} DESCRIPTION", "TARGET", "KIND", "STATUS", "VERSION");
     for e in targets::catalogue(&args.fixtures) {
-        let status = if e.availability.is_ok() {
-            "ready"
-        } else {
-            "unavailable"
-        };
-        println!(
-            "{:<12} {:<9} {:<10} {}",
-            e.name,
-            e.kind.to_string(),
-            status,
-            e.description
-        );
+        let status = if e.availability.is_ok() { "can start" } else { "unavailable" };
+        let version = e.version.clone().unwrap_or_default();
+        println!("{:<20} {:<9} {:<12} {:<24} {}", e.name, e.kind.to_string(), status, version, e.description);
         if let Err(why) = &e.availability {
-            println!("{:<33} {why}", "");
+            println!("{:<20} {why}", "");
         }
     }
     EXIT_PASS
 }
 
 fn run_blocking(args: RunArgs) -> u8 {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
     };
     rt.block_on(run(args))
+}
+
+/// Resolves `--target`: a name, a comma-separated list, or `all`.
+fn resolve_targets(spec: &str, fixtures: &Path) -> Result<Vec<String>, String> {
+    let known: Vec<String> = targets::catalogue(fixtures).into_iter().map(|e| e.name).collect();
+    if spec == "all" {
+        return Ok(known);
+    }
+    let mut names = Vec::new();
+    for n in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !known.iter().any(|k| k == n) {
+            return Err(format!("unknown target {n:?}; known targets: {}", known.join(", ")));
+        }
+        if !names.iter().any(|x| x == n) {
+            names.push(n.to_owned());
+        }
+    }
+    if names.is_empty() {
+        return Err("--target names no target".into());
+    }
+    Ok(names)
+}
+
+enum TargetRun {
+    Ran { summary: Box<TargetSummary>, junit: Vec<u8>, json: Vec<u8> },
+    NotStarted { reason: String, unavailable: bool },
+    Interrupted,
+}
+
+async fn run_target(
+    name: &str,
+    args: &RunArgs,
+    selected: usize,
+    filter: Option<TagOperation>,
+    fault: Option<Fault>,
+    expected: HashMap<String, String>,
+    scrubber: &Scrubber,
+) -> TargetRun {
+    let started = Instant::now();
+    let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
+    println!("kensa: starting target {name}{fault_note} ...");
+    let opts = StartOptions { fixtures: args.fixtures.clone(), fault };
+    let start = targets::start(name, &opts, scrubber);
+    let target = tokio::select! {
+        t = start => match t {
+            Ok(t) => t,
+            Err(e) => {
+                let unavailable = matches!(e, targets::TargetError::Unavailable { .. });
+                return TargetRun::NotStarted { reason: e.to_string(), unavailable };
+            }
+        },
+        _ = interrupt() => return TargetRun::Interrupted,
+    };
+    let info = Arc::clone(&target.info);
+    let version = info.version.clone().map(|v| format!(" ({v})")).unwrap_or_default();
+    let pid = info.pid.map(|p| format!(", pid {p}")).unwrap_or_default();
+    println!(
+        "kensa: target {name}{version} at {} ready in {}{pid}; running {selected} checks",
+        info.issuer,
+        report::human(started.elapsed()),
+    );
+    world::install(Arc::new(RunContext { target: Arc::clone(&info), scrubber: scrubber.clone() }));
+
+    let junit = SharedBuf::default();
+    let json = SharedBuf::default();
+    let (collector, results) = Collector::new(scrubber.clone(), !args.quiet, expected);
+    let writer = collector
+        .tee::<KensaWorld, _>(writer::JUnit::for_tee(junit.clone(), 0))
+        .tee::<KensaWorld, _>(writer::Json::for_tee(json.clone()))
+        .normalized::<KensaWorld>();
+    let mut cucumber = KensaWorld::cucumber()
+        .max_concurrent_scenarios(usize::from(args.concurrency))
+        .with_writer(writer)
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default());
+    if args.fail_fast {
+        cucumber = cucumber.fail_fast();
+    }
+    // Step failures reach the reports through cucumber; the default panic
+    // hook would print each one a second time, unscrubbed, to stderr.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let run = cucumber.filter_run(args.features.clone(), move |feature, rule, scenario| {
+        let tags = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
+        filter.as_ref().is_none_or(|op| cucumber::tag::Ext::eval(op, tags))
+    });
+    let interrupted = tokio::select! {
+        _ = run => false,
+        _ = interrupt() => true,
+    };
+    std::panic::set_hook(hook);
+    target.stop();
+    if interrupted {
+        return TargetRun::Interrupted;
+    }
+    for e in results.parse_errors() {
+        eprintln!("kensa: error: {}", scrubber.scrub(&e));
+    }
+    let checks = results.checks();
+    let mut counts = Counts::of(&checks);
+    // A selected check that never reported did not run.
+    if !args.fail_fast {
+        counts.not_run += selected.saturating_sub(checks.len());
+    }
+    counts.not_run += results.parse_errors().len();
+    println!("kensa: {name}: {} in {}", counts.line(), report::human(started.elapsed()));
+    TargetRun::Ran {
+        summary: Box::new(TargetSummary {
+            target: name.to_owned(),
+            kind: info.kind.to_string(),
+            version: info.version.clone(),
+            issuer: Some(info.issuer.clone()),
+            skipped: None,
+            counts,
+            wall_ms: started.elapsed().as_millis(),
+            checks,
+        }),
+        junit: junit.contents(),
+        json: json.contents(),
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupt() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }
 
 async fn run(args: RunArgs) -> u8 {
@@ -233,151 +337,112 @@ async fn run(args: RunArgs) -> u8 {
         Ok(f) => f,
         Err(e) => return setup_error(e),
     };
-    let selected: Vec<&Check> = cat
-        .checks
-        .iter()
-        .filter(|c| Catalogue::selected(c, filter.as_ref()))
-        .collect();
+    let selected: Vec<&Check> = cat.checks.iter().filter(|c| Catalogue::selected(c, filter.as_ref())).collect();
     if selected.is_empty() {
-        return setup_error(format!(
-            "--tags {:?} selects no check",
-            args.tags.unwrap_or_default()
-        ));
+        return setup_error(format!("--tags {:?} selects no check", args.tags.clone().unwrap_or_default()));
     }
     let fault = match args.fault.as_deref().map(str::parse::<Fault>).transpose() {
         Ok(f) => f,
         Err(e) => return setup_error(e),
     };
-
-    let scrubber = Scrubber::new();
-    let fault_note = fault
-        .map(|f| format!(" with fault {f}"))
-        .unwrap_or_default();
-    println!("kensa: starting target {}{fault_note} ...", args.target);
-    let opts = StartOptions {
-        fixtures: args.fixtures.clone(),
-        fault,
-    };
-    let target = match targets::start(&args.target, &opts, &scrubber).await {
-        Ok(t) => t,
+    let names = match resolve_targets(&args.target, &args.fixtures) {
+        Ok(n) => n,
         Err(e) => return setup_error(e),
     };
-    println!(
-        "kensa: target {} at {} ready in {}; running {} checks",
-        target.info.name,
-        target.info.issuer,
-        report::human(started.elapsed()),
-        selected.len()
-    );
-    world::install(Arc::new(RunContext {
-        target: Arc::clone(&target.info),
-        scrubber: scrubber.clone(),
-    }));
-
-    let junit = SharedBuf::default();
-    let json = SharedBuf::default();
-    let (collector, results) = Collector::new(scrubber.clone(), !args.quiet);
-    let writer = collector
-        .tee::<KensaWorld, _>(writer::JUnit::for_tee(junit.clone(), 0))
-        .tee::<KensaWorld, _>(writer::Json::for_tee(json.clone()))
-        .normalized::<KensaWorld>();
-    let mut cucumber = KensaWorld::cucumber()
-        .max_concurrent_scenarios(usize::from(args.concurrency))
-        .with_writer(writer)
-        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default());
-    if args.fail_fast {
-        cucumber = cucumber.fail_fast();
+    if fault.is_some() && names.iter().any(|n| n != "embedded") {
+        return setup_error("--fault works only with the embedded target (the reference IdP)");
     }
-    let op = filter.clone();
-    // Step failures reach the reports through cucumber; the default panic
-    // hook would print each one a second time, unscrubbed, to stderr.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let run = cucumber.filter_run(args.features.clone(), move |feature, rule, scenario| {
-        let tags = feature
-            .tags
-            .iter()
-            .chain(rule.iter().flat_map(|r| r.tags.iter()))
-            .chain(scenario.tags.iter());
-        op.as_ref()
-            .is_none_or(|op| cucumber::tag::Ext::eval(op, tags))
-    });
-    let interrupted = tokio::select! {
-        _ = run => false,
-        _ = tokio::signal::ctrl_c() => true,
-    };
-    std::panic::set_hook(hook);
-    target.stop();
-    if interrupted {
-        eprintln!("kensa: interrupted; the target was stopped and no report was written");
-        return 130;
+    let mut expected_by_target = HashMap::new();
+    for name in &names {
+        let path = args.fixtures.join("targets").join(name).join("expected.toml");
+        let deviations = match report::load_expected(&path) {
+            Ok(d) => d,
+            Err(e) => return setup_error(e),
+        };
+        if let Some(d) = deviations.iter().find(|d| cat.get(&d.check).is_none()) {
+            return setup_error(format!("{}: check {} does not exist", path.display(), d.check));
+        }
+        // Known deviations describe the target as it is, not under a fault.
+        let map: HashMap<String, String> = if fault.is_some() {
+            HashMap::new()
+        } else {
+            deviations.into_iter().map(|d| (d.check, d.reason)).collect()
+        };
+        expected_by_target.insert(name.clone(), map);
     }
 
-    let checks = results.checks();
-    let counts = Counts::of(&checks);
+    let scrubber = Scrubber::new();
+    let mut summaries = Vec::new();
+    let mut junit_parts = Vec::new();
+    let mut json_parts = Vec::new();
+    let mut not_started = 0;
+    let mut blocking_skips = 0;
+    for name in &names {
+        let expected = expected_by_target.remove(name).unwrap_or_default();
+        match run_target(name, &args, selected.len(), filter.clone(), fault, expected, &scrubber).await {
+            TargetRun::Ran { summary, junit, json } => {
+                junit_parts.push((name.clone(), junit));
+                json_parts.push((name.clone(), json));
+                summaries.push(*summary);
+            }
+            TargetRun::NotStarted { reason, unavailable } => {
+                let reason = scrubber.scrub(&reason);
+                eprintln!("kensa: error: {reason}");
+                not_started += 1;
+                if !(unavailable && args.skip_unavailable) {
+                    blocking_skips += 1;
+                }
+                let entry = targets::catalogue(&args.fixtures).into_iter().find(|e| e.name == *name);
+                summaries.push(TargetSummary {
+                    target: name.clone(),
+                    kind: entry.as_ref().map(|e| e.kind.to_string()).unwrap_or_default(),
+                    version: entry.and_then(|e| e.version),
+                    issuer: None,
+                    skipped: Some(reason),
+                    counts: Counts { not_run: selected.len(), ..Counts::default() },
+                    wall_ms: 0,
+                    checks: Vec::new(),
+                });
+            }
+            TargetRun::Interrupted => {
+                eprintln!("kensa: interrupted; the target was stopped and no report was written");
+                return 130;
+            }
+        }
+    }
+    if not_started == names.len() && names.len() == 1 {
+        return EXIT_SETUP;
+    }
+
+    let counts = summaries.iter().fold(Counts::default(), |acc, t| acc.plus(t.counts));
     let wall = started.elapsed();
     let summary = Summary {
         kensa: env!("CARGO_PKG_VERSION"),
-        target: args.target.clone(),
         fault: fault.map(|f| f.to_string()),
         tags: args.tags.clone(),
         counts,
         wall_ms: wall.as_millis(),
-        checks,
+        targets: summaries,
     };
-    let written = match report::write_reports(
-        &args.report_dir,
-        &scrubber,
-        &junit.contents(),
-        &json.contents(),
-        &summary,
-    ) {
+    let junit = report::merge_junit(&junit_parts);
+    let json = report::merge_cucumber_json(&json_parts);
+    let written = match report::write_reports(&args.report_dir, &scrubber, &junit, &json, &summary) {
         Ok(w) => w,
-        Err(e) => {
-            return setup_error(format!(
-                "cannot write reports to {}: {e}",
-                args.report_dir.display()
-            ));
-        }
+        Err(e) => return setup_error(format!("cannot write reports to {}: {e}", args.report_dir.display())),
     };
-    for e in results.parse_errors() {
-        eprintln!("kensa: error: {}", scrubber.scrub(&e));
+    if names.len() > 1 {
+        println!("\n{}", report::matrix(&summary.targets));
     }
-    let not_run = if counts.not_run > 0 {
-        format!(", {} not run", counts.not_run)
-    } else {
-        String::new()
-    };
-    let expected_missing = selected.len().saturating_sub(counts.total());
-    let missing = if expected_missing > 0 && !args.fail_fast {
-        format!(", {expected_missing} selected but not reported")
-    } else {
-        String::new()
-    };
-    println!(
-        "kensa: {} checks: {} passed, {} failed{not_run}{missing} in {} (target {}{fault_note})",
-        counts.total(),
-        counts.passed,
-        counts.failed,
-        report::human(wall),
-        args.target
-    );
-    println!(
-        "kensa: reports: {}",
-        written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if !results.parse_errors().is_empty() {
+    let targets_note =
+        if names.len() == 1 { format!("target {}", names[0]) } else { format!("{} targets", names.len()) };
+    let skipped_note = if not_started > 0 { format!(", {not_started} targets did not start") } else { String::new() };
+    let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
+    println!("kensa: {}{skipped_note} in {} ({targets_note}{fault_note})", counts.line(), report::human(wall));
+    println!("kensa: reports: {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    if not_started == names.len() {
         return EXIT_SETUP;
     }
-    if counts.failed > 0
-        || counts.not_run > 0
-        || counts.total() == 0
-        || (expected_missing > 0 && !args.fail_fast)
-    {
+    if counts.failed > 0 || counts.not_run > 0 || blocking_skips > 0 || counts.total() == 0 {
         EXIT_FAIL
     } else {
         EXIT_PASS

@@ -171,11 +171,7 @@ pub fn redact_url(url: &url::Url) -> String {
     let pairs: Vec<(String, String)> = u
         .query_pairs()
         .map(|(k, v)| {
-            let v = if is_secret_name(&k) {
-                REDACTED.to_owned()
-            } else {
-                v.into_owned()
-            };
+            let v = if is_secret_name(&k) { REDACTED.to_owned() } else { v.into_owned() };
             (k.into_owned(), v)
         })
         .collect();
@@ -226,10 +222,7 @@ mod tests {
     fn redact_url_hides_secret_query_values() {
         let u = url::Url::parse("https://c.test/cb?code=abc123&state=s1&iss=x").unwrap();
         let r = redact_url(&u);
-        assert!(
-            r.contains("code=%5Bredacted%5D") || r.contains("code=[redacted]"),
-            "{r}"
-        );
+        assert!(r.contains("code=%5Bredacted%5D") || r.contains("code=[redacted]"), "{r}");
         assert!(r.contains("state=s1"));
         assert!(!r.contains("abc123"));
     }

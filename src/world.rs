@@ -98,18 +98,9 @@ impl fmt::Debug for KensaWorld {
         f.debug_struct("KensaWorld")
             .field("target", &self.ctx.target.name)
             .field("role", &self.role)
-            .field(
-                "callback",
-                &self
-                    .callback
-                    .as_ref()
-                    .map(|c| (c.code.is_some(), c.error.clone())),
-            )
+            .field("callback", &self.callback.as_ref().map(|c| (c.code.is_some(), c.error.clone())))
             .field("token_sets", &self.tokens.len())
-            .field(
-                "last_status",
-                &self.last.as_ref().map(EndpointResponse::status),
-            )
+            .field("last_status", &self.last.as_ref().map(EndpointResponse::status))
             .finish_non_exhaustive()
     }
 }
@@ -120,10 +111,11 @@ impl KensaWorld {
     /// # Errors
     /// When no run context is installed or the HTTP client cannot be built.
     pub fn new() -> anyhow::Result<Self> {
-        let ctx =
-            CURRENT.read().ok().and_then(|c| c.clone()).ok_or_else(|| {
-                anyhow!("no target is running: scenarios run only under `kensa run`")
-            })?;
+        let ctx = CURRENT
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .ok_or_else(|| anyhow!("no target is running: scenarios run only under `kensa run`"))?;
         let http = HttpClient::new(ctx.scrubber.clone())?;
         Ok(Self {
             ctx,
@@ -155,9 +147,7 @@ impl KensaWorld {
             let d = Discovery::fetch(&self.http, &self.ctx.target.issuer.clone()).await?;
             self.discovery = Some(d);
         }
-        self.discovery
-            .as_ref()
-            .ok_or_else(|| anyhow!("discovery document unavailable"))
+        self.discovery.as_ref().ok_or_else(|| anyhow!("discovery document unavailable"))
     }
 
     /// An endpoint from the discovery document.
@@ -177,9 +167,7 @@ impl KensaWorld {
             let url = self.endpoint("jwks_uri").await?;
             self.jwks = Some(Jwks::fetch(&self.http, url).await?);
         }
-        self.jwks
-            .as_ref()
-            .ok_or_else(|| anyhow!("JWKS unavailable"))
+        self.jwks.as_ref().ok_or_else(|| anyhow!("JWKS unavailable"))
     }
 
     /// The client of a role.
@@ -187,11 +175,7 @@ impl KensaWorld {
     /// # Errors
     /// When the target has no such client.
     pub fn client_of(&self, role: &str) -> anyhow::Result<Client> {
-        self.ctx
-            .target
-            .client(role)
-            .cloned()
-            .map_err(|e| anyhow!(e))
+        self.ctx.target.client(role).cloned().map_err(|e| anyhow!(e))
     }
 
     /// The client in use.
@@ -207,11 +191,7 @@ impl KensaWorld {
     ///
     /// # Errors
     /// When the method needs a secret the client lacks, or is unknown.
-    pub fn auth_for(
-        client: &Client,
-        method: Option<&str>,
-        secret: Option<&str>,
-    ) -> anyhow::Result<ClientAuth> {
+    pub fn auth_for(client: &Client, method: Option<&str>, secret: Option<&str>) -> anyhow::Result<ClientAuth> {
         let method = method.unwrap_or(&client.token_endpoint_auth_method);
         let secret = || -> anyhow::Result<Secret> {
             secret
@@ -220,17 +200,9 @@ impl KensaWorld {
                 .ok_or_else(|| anyhow!("client {} has no secret for {method}", client.client_id))
         };
         Ok(match method {
-            "client_secret_basic" => ClientAuth::Basic {
-                client_id: client.client_id.clone(),
-                secret: secret()?,
-            },
-            "client_secret_post" => ClientAuth::Post {
-                client_id: client.client_id.clone(),
-                secret: secret()?,
-            },
-            "none" => ClientAuth::None {
-                client_id: client.client_id.clone(),
-            },
+            "client_secret_basic" => ClientAuth::Basic { client_id: client.client_id.clone(), secret: secret()? },
+            "client_secret_post" => ClientAuth::Post { client_id: client.client_id.clone(), secret: secret()? },
+            "none" => ClientAuth::None { client_id: client.client_id.clone() },
             other => bail!("unsupported client authentication method {other:?}"),
         })
     }
@@ -244,15 +216,8 @@ impl KensaWorld {
     /// When the client is unknown or has no redirect URI.
     pub fn new_auth_request(&self) -> anyhow::Result<AuthRequest> {
         let c = self.client()?;
-        let redirect = c
-            .redirect_uris
-            .first()
-            .ok_or_else(|| anyhow!("client {} has no redirect URI", c.client_id))?;
-        let mut req = AuthRequest::new(
-            &c.client_id,
-            redirect,
-            "openid profile email offline_access",
-        );
+        let redirect = c.redirect_uris.first().ok_or_else(|| anyhow!("client {} has no redirect URI", c.client_id))?;
+        let mut req = AuthRequest::new(&c.client_id, redirect, "openid profile email offline_access");
         if c.token_endpoint_auth_method != "none" {
             req.pkce = None;
         }
@@ -265,36 +230,21 @@ impl KensaWorld {
     ///
     /// # Errors
     /// On HTTP or login-page errors.
-    pub async fn run_login(
-        &mut self,
-        req: AuthRequest,
-        password: Option<&str>,
-        tamper: Tamper,
-    ) -> anyhow::Result<()> {
+    pub async fn run_login(&mut self, req: AuthRequest, password: Option<&str>, tamper: Tamper) -> anyhow::Result<()> {
         let endpoint = self.endpoint("authorization_endpoint").await?;
         let user = self.ctx.target.user().map_err(|e| anyhow!(e))?;
-        let creds = Credentials {
-            username: user.username.clone(),
-            password: Secret::new(password.unwrap_or(&user.password)),
-        };
+        let creds =
+            Credentials { username: user.username.clone(), password: Secret::new(password.unwrap_or(&user.password)) };
         let url = req.to_url(&endpoint);
         self.auth = Some(req.clone());
         let forbidden = self.forbidden_redirect.clone();
         let stop = move |u: &Url| {
-            req.is_redirect_target(u)
-                || forbidden
-                    .as_deref()
-                    .is_some_and(|f| crate::oidc::authz::same_endpoint(u, f))
+            req.is_redirect_target(u) || forbidden.as_deref().is_some_and(|f| crate::oidc::authz::same_endpoint(u, f))
         };
-        let outcome = login::drive(
-            &self.http,
-            crate::http::Request::get(url),
-            &creds,
-            tamper,
-            &stop,
-        )
-        .await
-        .context("the login flow failed")?;
+        let profile: login::Profile = self.ctx.target.login_profile.parse().map_err(|e: String| anyhow!(e))?;
+        let outcome = login::drive(&self.http, crate::http::Request::get(url), &creds, profile, tamper, &stop)
+            .await
+            .context("the login flow failed")?;
         self.callback = match &outcome {
             Outcome::Redirected(u) => Some(Callback::parse(u, self.http.scrubber())),
             Outcome::Page { .. } => None,
@@ -309,22 +259,13 @@ impl KensaWorld {
     /// When the flow produced no code; says what happened instead.
     pub fn code(&self) -> anyhow::Result<Secret> {
         match (&self.callback, &self.outcome) {
-            (
-                Some(Callback {
-                    code: Some(code), ..
-                }),
-                _,
-            ) => Ok(code.clone()),
-            (Some(cb), _) => bail!(
-                "the authorization response carries no code ({})",
-                cb.error_text()
-            ),
+            (Some(Callback { code: Some(code), .. }), _) => Ok(code.clone()),
+            (Some(cb), _) => bail!("the authorization response carries no code ({})", cb.error_text()),
             (None, Some(Outcome::Page { response, .. })) => bail!(
                 "the login flow ended on a page (HTTP {} at {}) instead of redirecting to the client: {}",
                 response.status,
                 crate::secret::redact_url(&response.url),
-                login::page_error(&response.text())
-                    .unwrap_or_else(|| crate::http::preview(&response.text(), 160))
+                login::page_error(&response.text()).unwrap_or_else(|| crate::http::preview(&response.text(), 160))
             ),
             _ => bail!("no login has run in this scenario"),
         }
@@ -335,9 +276,7 @@ impl KensaWorld {
     /// # Errors
     /// When no token request has succeeded yet.
     pub fn tokens(&self) -> anyhow::Result<&TokenSet> {
-        self.tokens
-            .last()
-            .ok_or_else(|| anyhow!("no token request has succeeded in this scenario"))
+        self.tokens.last().ok_or_else(|| anyhow!("no token request has succeeded in this scenario"))
     }
 
     /// The ID token of the last successful token response, parsed.
@@ -346,10 +285,7 @@ impl KensaWorld {
     /// When there is none or it is malformed.
     pub fn id_token(&self) -> anyhow::Result<Jwt> {
         let t = self.tokens()?;
-        let raw = t
-            .id_token
-            .as_ref()
-            .ok_or_else(|| anyhow!("the token response has no id_token"))?;
+        let raw = t.id_token.as_ref().ok_or_else(|| anyhow!("the token response has no id_token"))?;
         Ok(Jwt::parse_secret(raw)?)
     }
 
@@ -382,9 +318,7 @@ impl KensaWorld {
     /// # Errors
     /// When no request was made.
     pub fn last(&self) -> anyhow::Result<&EndpointResponse> {
-        self.last.as_ref().ok_or_else(|| {
-            anyhow!("no token, revocation, introspection or userinfo request was made")
-        })
+        self.last.as_ref().ok_or_else(|| anyhow!("no token, revocation, introspection or userinfo request was made"))
     }
 
     /// The last few HTTP exchanges, for failure messages.

@@ -16,7 +16,10 @@ async fn issuer_matches(w: &mut KensaWorld) -> StepResult {
     let d = w.discovery().await?;
     match d.str("issuer") {
         Some(i) if i == expected => Ok(()),
-        Some(i) => Err(anyhow!("discovery issuer is {i:?}, but it was fetched for issuer {expected:?}: they must be identical").into()),
+        Some(i) => Err(anyhow!(
+            "discovery issuer is {i:?}, but it was fetched for issuer {expected:?}: they must be identical"
+        )
+        .into()),
         None => Err(anyhow!("the discovery document has no issuer string").into()),
     }
 }
@@ -24,15 +27,8 @@ async fn issuer_matches(w: &mut KensaWorld) -> StepResult {
 #[then(expr = "the discovery document has the members {string}")]
 async fn has_members(w: &mut KensaWorld, members: String) -> StepResult {
     let d = w.discovery().await?;
-    let missing: Vec<String> = super::list(&members)
-        .into_iter()
-        .filter(|m| !d.doc.contains_key(m))
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow!("REQUIRED members missing: {}", missing.join(", ")).into())
-    }
+    let missing: Vec<String> = super::list(&members).into_iter().filter(|m| !d.doc.contains_key(m)).collect();
+    if missing.is_empty() { Ok(()) } else { Err(anyhow!("REQUIRED members missing: {}", missing.join(", ")).into()) }
 }
 
 #[then(expr = "the discovery document lists {string} in {string}")]
@@ -41,11 +37,7 @@ async fn lists_value(w: &mut KensaWorld, value: String, member: String) -> StepR
     let Some(values) = d.list(&member) else {
         fail!("the discovery document has no {member:?} array");
     };
-    if values.contains(&value) {
-        Ok(())
-    } else {
-        Err(anyhow!("{member} is {values:?}, without {value:?}").into())
-    }
+    if values.contains(&value) { Ok(()) } else { Err(anyhow!("{member} is {values:?}, without {value:?}").into()) }
 }
 
 #[then("the JWKS contains no private or symmetric key material")]
@@ -54,23 +46,12 @@ async fn jwks_public_only(w: &mut KensaWorld) -> StepResult {
     if found.is_empty() {
         return Ok(());
     }
-    let list: Vec<String> = found
-        .iter()
-        .map(|(kid, m)| format!("kid {kid:?} carries {}", m.join(", ")))
-        .collect();
-    Err(anyhow!(
-        "the published JWKS exposes private or symmetric key material: {}",
-        list.join("; ")
-    )
-    .into())
+    let list: Vec<String> = found.iter().map(|(kid, m)| format!("kid {kid:?} carries {}", m.join(", "))).collect();
+    Err(anyhow!("the published JWKS exposes private or symmetric key material: {}", list.join("; ")).into())
 }
 
 #[then("every key in the JWKS has a distinct kid")]
 async fn distinct_kids(w: &mut KensaWorld) -> StepResult {
     let dups = w.jwks().await?.duplicate_kids();
-    if dups.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow!("kids used by more than one key: {}", dups.join(", ")).into())
-    }
+    if dups.is_empty() { Ok(()) } else { Err(anyhow!("kids used by more than one key: {}", dups.join(", ")).into()) }
 }

@@ -10,19 +10,13 @@ use kensa::world::{KensaWorld, StepResult};
 /// The client's registered alg (RS256 when it registered none).
 fn registered_alg(w: &KensaWorld) -> anyhow::Result<String> {
     let c = w.client()?;
-    Ok(if c.id_token_signed_response_alg.is_empty() {
-        "RS256".into()
-    } else {
-        c.id_token_signed_response_alg
-    })
+    Ok(if c.id_token_signed_response_alg.is_empty() { "RS256".into() } else { c.id_token_signed_response_alg })
 }
 
 #[then("the ID token signature verifies with the JWKS key named by its kid")]
 async fn signature(w: &mut KensaWorld) -> StepResult {
     let jwt = w.id_token()?;
-    let alg: Algorithm = registered_alg(w)?
-        .parse()
-        .map_err(|_| anyhow!("unsupported registered alg"))?;
+    let alg: Algorithm = registered_alg(w)?.parse().map_err(|_| anyhow!("unsupported registered alg"))?;
     let jwks = w.jwks().await?.clone();
     jwt.verify_signature(&jwks, &[alg])?;
     Ok(())
@@ -44,11 +38,7 @@ async fn registered(w: &mut KensaWorld) -> StepResult {
     if jwt.alg() == want {
         Ok(())
     } else {
-        Err(anyhow!(
-            "the ID token's alg is {:?}; the client registered {want:?}",
-            jwt.alg()
-        )
-        .into())
+        Err(anyhow!("the ID token's alg is {:?}; the client registered {want:?}", jwt.alg()).into())
     }
 }
 
@@ -72,11 +62,7 @@ async fn exp(w: &mut KensaWorld) -> StepResult {
 
 #[then("the ID token's nonce is the one that was sent")]
 async fn nonce(w: &mut KensaWorld) -> StepResult {
-    let sent = w
-        .auth
-        .as_ref()
-        .and_then(|a| a.nonce.clone())
-        .ok_or_else(|| anyhow!("no nonce was sent"))?;
+    let sent = w.auth.as_ref().and_then(|a| a.nonce.clone()).ok_or_else(|| anyhow!("no nonce was sent"))?;
     w.id_token()?.check_nonce(&sent)?;
     Ok(())
 }

@@ -16,8 +16,7 @@ async fn client(w: &mut KensaWorld, role: String) -> StepResult {
 async fn logs_in(w: &mut KensaWorld) -> StepResult {
     let req = w.new_auth_request()?;
     w.run_login(req, None, Tamper::None).await?;
-    w.code()
-        .map_err(|e| anyhow!("{e}{}", super::transcript(w)))?;
+    w.code().map_err(|e| anyhow!("{e}{}", super::transcript(w)))?;
     Ok(())
 }
 
@@ -42,8 +41,7 @@ async fn logs_in_without_pkce(w: &mut KensaWorld) -> StepResult {
 #[when("the user logs in with a wrong password")]
 async fn wrong_password(w: &mut KensaWorld) -> StepResult {
     let req = w.new_auth_request()?;
-    w.run_login(req, Some("kensa-wrong-password-9c1d"), Tamper::None)
-        .await?;
+    w.run_login(req, Some("kensa-wrong-password-9c1d"), Tamper::None).await?;
     Ok(())
 }
 
@@ -73,21 +71,12 @@ async fn no_response_type(w: &mut KensaWorld) -> StepResult {
 
 #[then("the authorization response returns the state that was sent")]
 async fn state_echoed(w: &mut KensaWorld) -> StepResult {
-    let sent = w
-        .auth
-        .as_ref()
-        .map(|a| a.state.clone())
-        .ok_or_else(|| anyhow!("no authorization request was sent"))?;
-    let cb = w
-        .callback
-        .as_ref()
-        .ok_or_else(|| anyhow!("the flow did not reach the redirect URI"))?;
+    let sent = w.auth.as_ref().map(|a| a.state.clone()).ok_or_else(|| anyhow!("no authorization request was sent"))?;
+    let cb = w.callback.as_ref().ok_or_else(|| anyhow!("the flow did not reach the redirect URI"))?;
     match &cb.state {
         Some(s) if *s == sent => Ok(()),
         Some(s) => Err(anyhow!("state came back as {s:?}, but {sent:?} was sent").into()),
-        None => {
-            Err(anyhow!("the authorization response has no state, but {sent:?} was sent").into())
-        }
+        None => Err(anyhow!("the authorization response has no state, but {sent:?} was sent").into()),
     }
 }
 
@@ -101,10 +90,7 @@ async fn iss_param(w: &mut KensaWorld) -> StepResult {
         .get("authorization_response_iss_parameter_supported")
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
-    let cb = w
-        .callback
-        .as_ref()
-        .ok_or_else(|| anyhow!("the flow did not reach the redirect URI"))?;
+    let cb = w.callback.as_ref().ok_or_else(|| anyhow!("the flow did not reach the redirect URI"))?;
     match (&cb.iss, advertised) {
         (Some(i), _) if *i == issuer => Ok(()),
         (Some(i), _) => Err(anyhow!("the authorization response's iss is {i:?}, not the issuer {issuer:?}").into()),
@@ -120,21 +106,13 @@ async fn iss_param(w: &mut KensaWorld) -> StepResult {
 async fn login_refused(w: &mut KensaWorld) -> StepResult {
     if let Some(cb) = &w.callback {
         if cb.code.is_some() {
-            fail!(
-                "the IdP issued an authorization code{}",
-                super::transcript(w)
-            );
+            fail!("the IdP issued an authorization code{}", super::transcript(w));
         }
         return Ok(());
     }
     match &w.outcome {
-        Some(Outcome::Page {
-            submitted: true, ..
-        }) => Ok(()),
-        Some(Outcome::Page {
-            submitted: false,
-            response,
-        }) => Err(anyhow!(
+        Some(Outcome::Page { submitted: true, .. }) => Ok(()),
+        Some(Outcome::Page { submitted: false, response }) => Err(anyhow!(
             "the login form was never submitted: the flow stopped on HTTP {} ({})",
             response.status,
             page_error(&response.text()).unwrap_or_default()
@@ -146,22 +124,13 @@ async fn login_refused(w: &mut KensaWorld) -> StepResult {
 
 #[then("the IdP never redirects to the unregistered redirect URI")]
 async fn never_redirects(w: &mut KensaWorld) -> StepResult {
-    let forbidden = w
-        .forbidden_redirect
-        .clone()
-        .ok_or_else(|| anyhow!("no unregistered redirect URI was used"))?;
+    let forbidden = w.forbidden_redirect.clone().ok_or_else(|| anyhow!("no unregistered redirect URI was used"))?;
     match &w.outcome {
-        Some(Outcome::Redirected(u)) if kensa::oidc::authz::same_endpoint(u, &forbidden) => {
-            Err(anyhow!(
-                "the IdP redirected the browser to the unregistered redirect URI {forbidden}{}",
-                if w.callback.as_ref().is_some_and(|c| c.code.is_some()) {
-                    " with an authorization code"
-                } else {
-                    ""
-                }
-            )
-            .into())
-        }
+        Some(Outcome::Redirected(u)) if kensa::oidc::authz::same_endpoint(u, &forbidden) => Err(anyhow!(
+            "the IdP redirected the browser to the unregistered redirect URI {forbidden}{}",
+            if w.callback.as_ref().is_some_and(|c| c.code.is_some()) { " with an authorization code" } else { "" }
+        )
+        .into()),
         Some(_) => Ok(()),
         None => Err(anyhow!("no login flow ran").into()),
     }
@@ -171,16 +140,10 @@ async fn never_redirects(w: &mut KensaWorld) -> StepResult {
 async fn refused_with(w: &mut KensaWorld, errors: String) -> StepResult {
     let allowed = super::list(&errors);
     match (&w.callback, &w.outcome) {
-        (Some(cb), _) if cb.code.is_some() => {
-            Err(anyhow!("the IdP issued an authorization code").into())
-        }
+        (Some(cb), _) if cb.code.is_some() => Err(anyhow!("the IdP issued an authorization code").into()),
         (Some(cb), _) => match &cb.error {
             Some(e) if allowed.contains(e) => Ok(()),
-            _ => Err(anyhow!(
-                "the authorization error is {:?}, expected one of {allowed:?}",
-                cb.error_text()
-            )
-            .into()),
+            _ => Err(anyhow!("the authorization error is {:?}, expected one of {allowed:?}", cb.error_text()).into()),
         },
         // An error page instead of a redirect is also a refusal.
         (None, Some(Outcome::Page { response, .. })) if response.status >= 400 => Ok(()),

@@ -20,10 +20,7 @@ use kensa::world::KensaWorld;
 
 /// Splits a quoted, comma-separated list from a step.
 fn list(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(|x| x.trim().to_owned())
-        .filter(|x| !x.is_empty())
-        .collect()
+    s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect()
 }
 
 /// The last few HTTP exchanges, indented, for failure messages.

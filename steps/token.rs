@@ -18,27 +18,14 @@ struct Exchange<'a> {
 
 async fn exchange(w: &mut KensaWorld, x: Exchange<'_>) -> StepResult {
     let code = w.code()?;
-    let auth_req = w
-        .auth
-        .clone()
-        .ok_or_else(|| anyhow!("no authorization request was sent"))?;
+    let auth_req = w.auth.clone().ok_or_else(|| anyhow!("no authorization request was sent"))?;
     let client = w.client_of(x.client_role.unwrap_or(&w.role))?;
     let auth = KensaWorld::auth_for(&client, x.method, x.secret)?;
-    let mut f = form(&[
-        ("grant_type", "authorization_code"),
-        ("code", code.expose()),
-    ]);
-    f.push((
-        "redirect_uri".into(),
-        x.redirect_uri
-            .map_or(auth_req.redirect_uri.clone(), str::to_owned),
-    ));
+    let mut f = form(&[("grant_type", "authorization_code"), ("code", code.expose())]);
+    f.push(("redirect_uri".into(), x.redirect_uri.map_or(auth_req.redirect_uri.clone(), str::to_owned)));
     let verifier = match x.verifier {
         Some(v) => v,
-        None => auth_req
-            .pkce
-            .as_ref()
-            .map(|p| p.verifier.expose().to_owned()),
+        None => auth_req.pkce.as_ref().map(|p| p.verifier.expose().to_owned()),
     };
     if let Some(v) = verifier {
         f.push(("code_verifier".into(), v));
@@ -59,14 +46,7 @@ async fn exchanges_again(w: &mut KensaWorld) -> StepResult {
 
 #[when(expr = "the client exchanges the code using {string}")]
 async fn exchanges_using(w: &mut KensaWorld, method: String) -> StepResult {
-    exchange(
-        w,
-        Exchange {
-            method: Some(&method),
-            ..Exchange::default()
-        },
-    )
-    .await
+    exchange(w, Exchange { method: Some(&method), ..Exchange::default() }).await
 }
 
 #[when("the client exchanges the code with a wrong client secret")]
@@ -84,93 +64,41 @@ async fn wrong_secret(w: &mut KensaWorld) -> StepResult {
 
 #[when("the client exchanges the code with a wrong code_verifier")]
 async fn wrong_verifier(w: &mut KensaWorld) -> StepResult {
-    let wrong = kensa::oidc::pkce::Pkce::generate()
-        .verifier
-        .expose()
-        .to_owned();
-    exchange(
-        w,
-        Exchange {
-            verifier: Some(Some(wrong)),
-            ..Exchange::default()
-        },
-    )
-    .await
+    let wrong = kensa::oidc::pkce::Pkce::generate().verifier.expose().to_owned();
+    exchange(w, Exchange { verifier: Some(Some(wrong)), ..Exchange::default() }).await
 }
 
 #[when("the client exchanges the code without a code_verifier")]
 async fn no_verifier(w: &mut KensaWorld) -> StepResult {
-    exchange(
-        w,
-        Exchange {
-            verifier: Some(None),
-            ..Exchange::default()
-        },
-    )
-    .await
+    exchange(w, Exchange { verifier: Some(None), ..Exchange::default() }).await
 }
 
 #[when("the client exchanges the code with a made-up code_verifier")]
 async fn made_up_verifier(w: &mut KensaWorld) -> StepResult {
-    let v = kensa::oidc::pkce::Pkce::generate()
-        .verifier
-        .expose()
-        .to_owned();
-    exchange(
-        w,
-        Exchange {
-            verifier: Some(Some(v)),
-            ..Exchange::default()
-        },
-    )
-    .await
+    let v = kensa::oidc::pkce::Pkce::generate().verifier.expose().to_owned();
+    exchange(w, Exchange { verifier: Some(Some(v)), ..Exchange::default() }).await
 }
 
 #[when(expr = "the client exchanges the code with the redirect_uri {string}")]
 async fn other_redirect(w: &mut KensaWorld, uri: String) -> StepResult {
-    exchange(
-        w,
-        Exchange {
-            redirect_uri: Some(&uri),
-            ..Exchange::default()
-        },
-    )
-    .await
+    exchange(w, Exchange { redirect_uri: Some(&uri), ..Exchange::default() }).await
 }
 
 #[when("the other client exchanges the code")]
 async fn other_client_exchanges(w: &mut KensaWorld) -> StepResult {
-    exchange(
-        w,
-        Exchange {
-            client_role: Some("other"),
-            ..Exchange::default()
-        },
-    )
-    .await
+    exchange(w, Exchange { client_role: Some("other"), ..Exchange::default() }).await
 }
 
-async fn refresh(
-    w: &mut KensaWorld,
-    role: Option<&str>,
-    which: usize,
-    scope: Option<&str>,
-) -> StepResult {
+async fn refresh(w: &mut KensaWorld, role: Option<&str>, which: usize, scope: Option<&str>) -> StepResult {
     let sets = &w.tokens;
     let idx = sets
         .len()
         .checked_sub(1 + which)
         .ok_or_else(|| anyhow!("not enough token responses to pick a refresh token from"))?;
-    let rt = sets[idx]
-        .refresh_token
-        .clone()
-        .ok_or_else(|| anyhow!("the token response has no refresh_token"))?;
+    let rt = sets[idx].refresh_token.clone().ok_or_else(|| anyhow!("the token response has no refresh_token"))?;
     let client = w.client_of(role.unwrap_or(&w.role))?;
     let auth = KensaWorld::auth_for(&client, None, None)?;
-    let mut f = form(&[
-        ("grant_type", "refresh_token"),
-        ("refresh_token", rt.expose()),
-    ]);
+    let mut f = form(&[("grant_type", "refresh_token"), ("refresh_token", rt.expose())]);
     if let Some(s) = scope {
         f.push(("scope".into(), s.to_owned()));
     }
@@ -204,18 +132,12 @@ async fn rotated(w: &mut KensaWorld) -> StepResult {
     if n < 2 {
         fail!("fewer than two successful token responses");
     }
-    match (
-        &w.tokens[n - 2].refresh_token,
-        &w.tokens[n - 1].refresh_token,
-    ) {
+    match (&w.tokens[n - 2].refresh_token, &w.tokens[n - 1].refresh_token) {
         (Some(old), Some(new)) if old != new => Ok(()),
-        (Some(_), Some(_)) => Err(anyhow!(
-            "the refresh response returned the same refresh token: it was not rotated"
-        )
-        .into()),
-        (_, None) => {
-            Err(anyhow!("the refresh response has no new refresh_token: it was not rotated").into())
+        (Some(_), Some(_)) => {
+            Err(anyhow!("the refresh response returned the same refresh token: it was not rotated").into())
         }
+        (_, None) => Err(anyhow!("the refresh response has no new refresh_token: it was not rotated").into()),
         (None, _) => Err(anyhow!("the first token response had no refresh_token").into()),
     }
 }
@@ -224,23 +146,11 @@ async fn rotated(w: &mut KensaWorld) -> StepResult {
 async fn successful(w: &mut KensaWorld) -> StepResult {
     let r = w.last()?;
     let ok = r.status() == 200
-        && r.json.as_ref().is_some_and(|j| {
-            j.get("access_token")
-                .is_some_and(serde_json::Value::is_string)
-        });
+        && r.json.as_ref().is_some_and(|j| j.get("access_token").is_some_and(serde_json::Value::is_string));
     if !ok {
-        fail!(
-            "the token request failed: {}{}",
-            r.describe(),
-            super::transcript(w)
-        );
+        fail!("the token request failed: {}{}", r.describe(), super::transcript(w));
     }
-    let tt = r
-        .json
-        .as_ref()
-        .and_then(|j| j.get("token_type"))
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("");
+    let tt = r.json.as_ref().and_then(|j| j.get("token_type")).and_then(serde_json::Value::as_str).unwrap_or("");
     if !tt.eq_ignore_ascii_case("bearer") {
         fail!("token_type is {tt:?}, expected \"Bearer\" (RFC 6750; case-insensitive)");
     }
@@ -256,22 +166,14 @@ async fn has_id_token(w: &mut KensaWorld) -> StepResult {
 fn refused(w: &KensaWorld, status: Option<u16>, errors: &[String]) -> StepResult {
     let r = w.last()?;
     if r.status() == 200 {
-        fail!(
-            "the request succeeded, but it must be refused with {}: {}",
-            errors.join(" or "),
-            r.describe()
-        );
+        fail!("the request succeeded, but it must be refused with {}: {}", errors.join(" or "), r.describe());
     }
     if let Some(s) = status {
         if r.status() != s {
             fail!("status {} (expected {s}): {}", r.status(), r.describe());
         }
     } else if r.status() != 400 && r.status() != 401 {
-        fail!(
-            "status {} (RFC 6749 5.2 uses 400, or 401 for invalid_client): {}",
-            r.status(),
-            r.describe()
-        );
+        fail!("status {} (RFC 6749 5.2 uses 400, or 401 for invalid_client): {}", r.status(), r.describe());
     }
     match r.error() {
         Some(e) if errors.iter().any(|x| x == e) => Ok(()),
@@ -296,27 +198,17 @@ async fn refused_with_status(w: &mut KensaWorld, status: u16, error: String) -> 
 
 #[then(expr = "the token response has {string}")]
 async fn has_header(w: &mut KensaWorld, header: String) -> StepResult {
-    let (name, value) = header
-        .split_once(':')
-        .ok_or_else(|| anyhow!("write the header as \"Name: value\""))?;
+    let (name, value) = header.split_once(':').ok_or_else(|| anyhow!("write the header as \"Name: value\""))?;
     let r = w.last()?;
     if r.status() != 200 {
         fail!("the token request failed: {}", r.describe());
     }
     let got = r.response.header(name.trim()).unwrap_or("");
     let want = value.trim().to_ascii_lowercase();
-    if got
-        .to_ascii_lowercase()
-        .split(',')
-        .any(|d| d.trim() == want)
-    {
+    if got.to_ascii_lowercase().split(',').any(|d| d.trim() == want) {
         Ok(())
     } else {
-        Err(anyhow!(
-            "{} is {got:?}; the response carries tokens, so it must include {want:?}",
-            name.trim()
-        )
-        .into())
+        Err(anyhow!("{} is {got:?}; the response carries tokens, so it must include {want:?}", name.trim()).into())
     }
 }
 
@@ -329,22 +221,16 @@ async fn refreshed_id_token(w: &mut KensaWorld) -> StepResult {
     let Some(new_raw) = &w.tokens[n - 1].id_token else {
         return Ok(());
     };
-    let old_raw = w.tokens[n - 2]
-        .id_token
-        .as_ref()
-        .ok_or_else(|| anyhow!("the first token response has no id_token"))?;
+    let old_raw =
+        w.tokens[n - 2].id_token.as_ref().ok_or_else(|| anyhow!("the first token response has no id_token"))?;
     let new = kensa::oidc::jwt::Jwt::parse_secret(new_raw)?;
     let old = kensa::oidc::jwt::Jwt::parse_secret(old_raw)?;
     for claim in ["iss", "sub", "aud"] {
         if old.claims.get(claim) != new.claims.get(claim) {
             fail!(
                 "the refreshed ID token's {claim} is {}, the original's was {}",
-                new.claims
-                    .get(claim)
-                    .map_or("absent".into(), ToString::to_string),
-                old.claims
-                    .get(claim)
-                    .map_or("absent".into(), ToString::to_string)
+                new.claims.get(claim).map_or("absent".into(), ToString::to_string),
+                old.claims.get(claim).map_or("absent".into(), ToString::to_string)
             );
         }
     }
@@ -354,34 +240,17 @@ async fn refreshed_id_token(w: &mut KensaWorld) -> StepResult {
 async fn revoke(w: &mut KensaWorld, role: Option<&str>, token: String, hint: &str) -> StepResult {
     let client = w.client_of(role.unwrap_or(&w.role))?;
     let auth = KensaWorld::auth_for(&client, None, None)?;
-    w.post_endpoint(
-        "revocation_endpoint",
-        &auth,
-        form(&[("token", &token), ("token_type_hint", hint)]),
-    )
-    .await?;
+    w.post_endpoint("revocation_endpoint", &auth, form(&[("token", &token), ("token_type_hint", hint)])).await?;
     Ok(())
 }
 
 fn first_refresh_token(w: &KensaWorld) -> anyhow::Result<String> {
-    let t = w
-        .tokens
-        .first()
-        .ok_or_else(|| anyhow!("no token response yet"))?;
-    Ok(t.refresh_token
-        .as_ref()
-        .ok_or_else(|| anyhow!("the token response has no refresh_token"))?
-        .expose()
-        .to_owned())
+    let t = w.tokens.first().ok_or_else(|| anyhow!("no token response yet"))?;
+    Ok(t.refresh_token.as_ref().ok_or_else(|| anyhow!("the token response has no refresh_token"))?.expose().to_owned())
 }
 
 fn first_access_token(w: &KensaWorld) -> anyhow::Result<String> {
-    Ok(w.tokens
-        .first()
-        .ok_or_else(|| anyhow!("no token response yet"))?
-        .access_token
-        .expose()
-        .to_owned())
+    Ok(w.tokens.first().ok_or_else(|| anyhow!("no token response yet"))?.access_token.expose().to_owned())
 }
 
 #[when("the client revokes the refresh token")]
@@ -404,23 +273,13 @@ async fn other_revokes(w: &mut KensaWorld) -> StepResult {
 
 #[when("the client revokes a token the IdP never issued")]
 async fn revokes_unknown(w: &mut KensaWorld) -> StepResult {
-    revoke(
-        w,
-        None,
-        format!("kensa-never-issued-{}", kensa::oidc::random_token(12)),
-        "refresh_token",
-    )
-    .await
+    revoke(w, None, format!("kensa-never-issued-{}", kensa::oidc::random_token(12)), "refresh_token").await
 }
 
 #[then("the revocation response is 200")]
 async fn revocation_ok(w: &mut KensaWorld) -> StepResult {
     let r = w.last()?;
-    if r.status() == 200 {
-        Ok(())
-    } else {
-        Err(anyhow!("the revocation endpoint answered {}", r.describe()).into())
-    }
+    if r.status() == 200 { Ok(()) } else { Err(anyhow!("the revocation endpoint answered {}", r.describe()).into()) }
 }
 
 #[when("the client introspects the access token")]
@@ -428,12 +287,8 @@ async fn introspects(w: &mut KensaWorld) -> StepResult {
     let t = first_access_token(w)?;
     let client = w.client()?;
     let auth = KensaWorld::auth_for(&client, None, None)?;
-    w.post_endpoint(
-        "introspection_endpoint",
-        &auth,
-        form(&[("token", &t), ("token_type_hint", "access_token")]),
-    )
-    .await?;
+    w.post_endpoint("introspection_endpoint", &auth, form(&[("token", &t), ("token_type_hint", "access_token")]))
+        .await?;
     Ok(())
 }
 
@@ -441,8 +296,7 @@ async fn introspects(w: &mut KensaWorld) -> StepResult {
 async fn introspects_anonymously(w: &mut KensaWorld) -> StepResult {
     let t = first_access_token(w)?;
     let auth = kensa::oidc::token::ClientAuth::Anonymous;
-    w.post_endpoint("introspection_endpoint", &auth, form(&[("token", &t)]))
-        .await?;
+    w.post_endpoint("introspection_endpoint", &auth, form(&[("token", &t)])).await?;
     Ok(())
 }
 
@@ -491,10 +345,7 @@ async fn introspection_refused(w: &mut KensaWorld, status: u16) -> StepResult {
     if r.status() == status {
         Ok(())
     } else {
-        Err(anyhow!(
-            "expected HTTP {status}, got {} — the endpoint answers unauthenticated callers",
-            r.describe()
-        )
-        .into())
+        Err(anyhow!("expected HTTP {status}, got {} — the endpoint answers unauthenticated callers", r.describe())
+            .into())
     }
 }

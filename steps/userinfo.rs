@@ -28,31 +28,17 @@ async fn userinfo(w: &mut KensaWorld, method: String) -> StepResult {
 
 #[when("the client calls the userinfo endpoint with an invalid access token")]
 async fn userinfo_invalid(w: &mut KensaWorld) -> StepResult {
-    call(
-        w,
-        "GET",
-        &format!("kensa-invalid-{}", kensa::oidc::random_token(16)),
-    )
-    .await
+    call(w, "GET", &format!("kensa-invalid-{}", kensa::oidc::random_token(16))).await
 }
 
 #[then("the userinfo response is successful and its sub is the ID token's sub")]
 async fn userinfo_sub(w: &mut KensaWorld) -> StepResult {
-    let id_sub = w
-        .id_token()?
-        .str_claim("sub")
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("the ID token has no sub"))?;
+    let id_sub = w.id_token()?.str_claim("sub").map(str::to_owned).ok_or_else(|| anyhow!("the ID token has no sub"))?;
     let r = w.last()?;
     if r.status() != 200 {
         fail!("the userinfo request failed: {}", r.describe());
     }
-    match r
-        .json
-        .as_ref()
-        .and_then(|j| j.get("sub"))
-        .and_then(serde_json::Value::as_str)
-    {
+    match r.json.as_ref().and_then(|j| j.get("sub")).and_then(serde_json::Value::as_str) {
         Some(s) if s == id_sub => Ok(()),
         Some(s) => Err(anyhow!("userinfo sub is {s:?}, the ID token's sub is {id_sub:?}").into()),
         None => Err(anyhow!("the userinfo response has no sub: {}", r.describe()).into()),
@@ -61,10 +47,7 @@ async fn userinfo_sub(w: &mut KensaWorld) -> StepResult {
 
 fn www_authenticate_error(r: &EndpointResponse) -> Option<String> {
     let h = r.response.header("www-authenticate")?;
-    let rest = h
-        .trim()
-        .strip_prefix("Bearer")
-        .or_else(|| h.trim().strip_prefix("bearer"))?;
+    let rest = h.trim().strip_prefix("Bearer").or_else(|| h.trim().strip_prefix("bearer"))?;
     let i = rest.find("error=")?;
     let v = rest[i + 6..].trim_start_matches('"');
     Some(v.split(['"', ',']).next().unwrap_or("").to_owned())
@@ -88,23 +71,13 @@ async fn userinfo_refused(w: &mut KensaWorld, status: u16, error: String) -> Ste
 }
 
 async fn first_token_refused(w: &mut KensaWorld) -> StepResult {
-    let t = w
-        .tokens
-        .first()
-        .ok_or_else(|| anyhow!("no token response yet"))?
-        .access_token
-        .expose()
-        .to_owned();
+    let t = w.tokens.first().ok_or_else(|| anyhow!("no token response yet"))?.access_token.expose().to_owned();
     call(w, "GET", &t).await?;
     let r = w.last()?;
     if r.status() == 401 {
         Ok(())
     } else {
-        Err(anyhow!(
-            "the access token still works at the userinfo endpoint: {}",
-            r.describe()
-        )
-        .into())
+        Err(anyhow!("the access token still works at the userinfo endpoint: {}", r.describe()).into())
     }
 }
 

@@ -7,29 +7,14 @@ fn the_suite_passes_against_the_reference_idp_and_writes_reports() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_into(dir.path(), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));
 
     let s = summary(dir.path());
     let catalogue = checks();
-    assert_eq!(
-        s["counts"]["passed"].as_u64().unwrap() as usize,
-        catalogue.len()
-    );
+    assert_eq!(s["counts"]["passed"].as_u64().unwrap() as usize, catalogue.len());
     assert_eq!(s["counts"]["failed"], 0);
     assert!(not_passed(&s).is_empty());
-    assert!(
-        stdout.contains(&format!(
-            "{} checks: {} passed, 0 failed",
-            catalogue.len(),
-            catalogue.len()
-        )),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("{} checks: {} passed, 0 failed", catalogue.len(), catalogue.len())), "{stdout}");
 
     // JUnit parses as XML and has one test case per check.
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
@@ -50,8 +35,7 @@ fn the_suite_passes_against_the_reference_idp_and_writes_reports() {
 
     // Cucumber JSON parses and carries every scenario with its tags.
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("cucumber.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("cucumber.json")).unwrap()).unwrap();
     // Backgrounds appear as elements of their own, before each scenario.
     let scenarios: usize = json
         .as_array()
@@ -68,19 +52,10 @@ fn the_suite_passes_against_the_reference_idp_and_writes_reports() {
 fn a_tag_filter_runs_only_the_selected_checks() {
     let dir = tempfile::tempdir().unwrap();
     let out = run_into(dir.path(), &["--tags", "@area:pkce and @MUST"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let s = summary(dir.path());
-    let ids: Vec<&str> = s["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> =
+        s["targets"][0]["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|i| i.starts_with("OIDC-PKCE-")), "{ids:?}");
 }

@@ -9,9 +9,7 @@ fn faults() -> Vec<String> {
     let out = kensa(&["faults", "--json"]);
     assert!(out.status.success());
     let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    v.iter()
-        .map(|f| f["name"].as_str().unwrap().to_owned())
-        .collect()
+    v.iter().map(|f| f["name"].as_str().unwrap().to_owned()).collect()
 }
 
 #[test]
@@ -26,24 +24,15 @@ fn every_fault_breaks_exactly_its_checks() {
             c["id"]
         );
         for f in faults {
-            expected
-                .entry(f.as_str().unwrap().to_owned())
-                .or_default()
-                .insert(c["id"].as_str().unwrap().to_owned());
+            expected.entry(f.as_str().unwrap().to_owned()).or_default().insert(c["id"].as_str().unwrap().to_owned());
         }
     }
     let all = faults();
     for f in expected.keys() {
-        assert!(
-            all.contains(f),
-            "a check names fault {f}, which the reference IdP does not have"
-        );
+        assert!(all.contains(f), "a check names fault {f}, which the reference IdP does not have");
     }
     for f in &all {
-        assert!(
-            expected.contains_key(f),
-            "fault {f} is named by no check: nothing proves it is detected"
-        );
+        assert!(expected.contains_key(f), "fault {f} is named by no check: nothing proves it is detected");
     }
 
     // Two runs at a time: the machine has two cores.
@@ -66,15 +55,9 @@ fn every_fault_breaks_exactly_its_checks() {
             let (fault, code, failed) = h.join().unwrap();
             let want: Vec<String> = expected[&fault].iter().cloned().collect();
             if failed != want || code != Some(1) {
-                problems.push(format!(
-                    "--fault {fault}: exit {code:?}, failed {failed:?}, expected exactly {want:?}"
-                ));
+                problems.push(format!("--fault {fault}: exit {code:?}, failed {failed:?}, expected exactly {want:?}"));
             }
         }
     }
-    assert!(
-        problems.is_empty(),
-        "fault matrix mismatches:\n{}",
-        problems.join("\n")
-    );
+    assert!(problems.is_empty(), "fault matrix mismatches:\n{}", problems.join("\n"));
 }

@@ -73,19 +73,10 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("role", &self.role)
             .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| Redacted),
-            )
+            .field("client_secret", &self.client_secret.as_ref().map(|_| Redacted))
             .field("redirect_uris", &self.redirect_uris)
-            .field(
-                "token_endpoint_auth_method",
-                &self.token_endpoint_auth_method,
-            )
-            .field(
-                "id_token_signed_response_alg",
-                &self.id_token_signed_response_alg,
-            )
+            .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
+            .field("id_token_signed_response_alg", &self.id_token_signed_response_alg)
             .field("scopes", &self.scopes)
             .finish()
     }
@@ -202,10 +193,8 @@ impl Realm {
 
     /// Reads, parses and validates a realm file.
     pub fn load(path: &Path) -> Result<Realm, RealmError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RealmError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| RealmError::Read { path: path.to_path_buf(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -230,10 +219,8 @@ impl Realm {
     }
 
     fn parse(text: &str, file: &str) -> Result<Realm, RealmError> {
-        let realm: Realm = toml::from_str(text).map_err(|source| RealmError::Parse {
-            file: file.to_owned(),
-            source,
-        })?;
+        let realm: Realm =
+            toml::from_str(text).map_err(|source| RealmError::Parse { file: file.to_owned(), source })?;
         realm.validate(file)?;
         Ok(realm)
     }
@@ -243,10 +230,7 @@ impl Realm {
         let mut ids = HashSet::new();
         for client in &self.clients {
             if !ids.insert(client.client_id.as_str()) {
-                return Err(RealmError::DuplicateClientId {
-                    file,
-                    client_id: client.client_id.clone(),
-                });
+                return Err(RealmError::DuplicateClientId { file, client_id: client.client_id.clone() });
             }
             let method = client.token_endpoint_auth_method.as_str();
             if !AUTH_METHODS.contains(&method) {
@@ -264,10 +248,7 @@ impl Realm {
                 });
             }
             if client.redirect_uris.is_empty() {
-                return Err(RealmError::NoRedirectUri {
-                    file,
-                    client_id: client.client_id.clone(),
-                });
+                return Err(RealmError::NoRedirectUri { file, client_id: client.client_id.clone() });
             }
             if !SIGNING_ALGS.contains(&client.id_token_signed_response_alg.as_str()) {
                 return Err(RealmError::UnsupportedAlg {
@@ -280,10 +261,7 @@ impl Realm {
         let mut names = HashSet::new();
         for user in &self.users {
             if !names.insert(user.username.as_str()) {
-                return Err(RealmError::DuplicateUsername {
-                    file,
-                    username: user.username.clone(),
-                });
+                return Err(RealmError::DuplicateUsername { file, username: user.username.clone() });
             }
         }
         Ok(())
@@ -297,9 +275,7 @@ mod tests {
     const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/realm.toml");
 
     fn client_toml(id: &str, method: &str, secret: Option<&str>, uris: &str) -> String {
-        let secret = secret
-            .map(|s| format!("client_secret = \"{s}\"\n"))
-            .unwrap_or_default();
+        let secret = secret.map(|s| format!("client_secret = \"{s}\"\n")).unwrap_or_default();
         format!(
             "[[clients]]\nrole = \"r\"\nclient_id = \"{id}\"\n{secret}\
              redirect_uris = {uris}\ntoken_endpoint_auth_method = \"{method}\"\n\
@@ -311,24 +287,9 @@ mod tests {
     fn loads_fixture() {
         let realm = Realm::load(Path::new(FIXTURE)).unwrap();
         let confidential = realm.client_by_role("confidential").unwrap();
-        assert_eq!(
-            confidential.token_endpoint_auth_method,
-            "client_secret_basic"
-        );
-        assert_eq!(
-            realm
-                .client("kensa-es256")
-                .unwrap()
-                .id_token_signed_response_alg,
-            "ES256"
-        );
-        assert!(
-            realm
-                .client_by_role("public")
-                .unwrap()
-                .client_secret
-                .is_none()
-        );
+        assert_eq!(confidential.token_endpoint_auth_method, "client_secret_basic");
+        assert_eq!(realm.client("kensa-es256").unwrap().id_token_signed_response_alg, "ES256");
+        assert!(realm.client_by_role("public").unwrap().client_secret.is_none());
         let alice = realm.user("alice").unwrap();
         assert_eq!(alice.claims["email"], "alice@example.test");
         assert!(realm.user("nobody").is_none());
@@ -352,10 +313,7 @@ mod tests {
 
     #[test]
     fn default_alg_is_rs256() {
-        let text = format!(
-            "users = []\n{}",
-            client_toml("a", "none", None, "[\"https://a.test/cb\"]")
-        );
+        let text = format!("users = []\n{}", client_toml("a", "none", None, "[\"https://a.test/cb\"]"));
         let realm = Realm::from_toml(&text).unwrap();
         assert_eq!(realm.clients[0].id_token_signed_response_alg, "RS256");
     }
@@ -368,40 +326,19 @@ mod tests {
             client_toml("a", "none", None, "[\"https://a.test/cb\"]"),
             client_toml("a", "none", None, "[\"https://a.test/cb\"]")
         );
-        assert!(matches!(
-            Realm::from_toml(&dup),
-            Err(RealmError::DuplicateClientId { .. })
-        ));
-        let no_secret = format!(
-            "{head}{}",
-            client_toml("a", "client_secret_post", None, "[\"https://a.test/cb\"]")
-        );
+        assert!(matches!(Realm::from_toml(&dup), Err(RealmError::DuplicateClientId { .. })));
+        let no_secret = format!("{head}{}", client_toml("a", "client_secret_post", None, "[\"https://a.test/cb\"]"));
         let err = Realm::from_toml(&no_secret).unwrap_err();
         assert!(matches!(err, RealmError::MissingSecret { .. }));
         assert!(err.to_string().starts_with("<inline realm>: "));
         let no_uri = format!("{head}{}", client_toml("a", "none", None, "[]"));
-        assert!(matches!(
-            Realm::from_toml(&no_uri),
-            Err(RealmError::NoRedirectUri { .. })
-        ));
-        let bad_method = format!(
-            "{head}{}",
-            client_toml("a", "private_key_jwt", None, "[\"https://a.test/cb\"]")
-        );
-        assert!(matches!(
-            Realm::from_toml(&bad_method),
-            Err(RealmError::UnknownAuthMethod { .. })
-        ));
+        assert!(matches!(Realm::from_toml(&no_uri), Err(RealmError::NoRedirectUri { .. })));
+        let bad_method = format!("{head}{}", client_toml("a", "private_key_jwt", None, "[\"https://a.test/cb\"]"));
+        assert!(matches!(Realm::from_toml(&bad_method), Err(RealmError::UnknownAuthMethod { .. })));
         let users = "clients = []\n[[users]]\nusername = \"u\"\npassword = \"p\"\nsub = \"1\"\n\
                      [[users]]\nusername = \"u\"\npassword = \"q\"\nsub = \"2\"\n";
-        assert!(matches!(
-            Realm::from_toml(users),
-            Err(RealmError::DuplicateUsername { .. })
-        ));
-        assert!(matches!(
-            Realm::from_toml("clients = 3"),
-            Err(RealmError::Parse { .. })
-        ));
+        assert!(matches!(Realm::from_toml(users), Err(RealmError::DuplicateUsername { .. })));
+        assert!(matches!(Realm::from_toml("clients = 3"), Err(RealmError::Parse { .. })));
     }
 
     #[test]

@@ -10,10 +10,7 @@ use kensa_mocks::idp::Fault;
 use serde_json::{Value, json};
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
 async fn id_token_of(env: &Env, role: &str) -> (Value, Value, Value) {
@@ -45,17 +42,8 @@ fn every_name_round_trips() {
 async fn every_fault_serves_a_flow() {
     for &fault in Fault::ALL {
         let env = start(Some(fault)).await;
-        assert_eq!(
-            env.get("/.well-known/openid-configuration").await.status,
-            200
-        );
-        for role in [
-            "confidential",
-            "public",
-            "es256",
-            "post",
-            "reserved-characters",
-        ] {
+        assert_eq!(env.get("/.well-known/openid-configuration").await.status, 200);
+        for role in ["confidential", "public", "es256", "post", "reserved-characters"] {
             let client = env.client(role);
             let params = AuthParams::for_client(&client);
             let code = env.code(&params).await;
@@ -64,9 +52,7 @@ async fn every_fault_serves_a_flow() {
             let expected_failure = match fault {
                 Fault::PkcePlainOnly => true,
                 Fault::ClientSecretBasicNotDecoded => role == "reserved-characters",
-                Fault::ClientSecretPostRejected => {
-                    client.token_endpoint_auth_method == "client_secret_post"
-                }
+                Fault::ClientSecretPostRejected => client.token_endpoint_auth_method == "client_secret_post",
                 _ => false,
             };
             if expected_failure {
@@ -79,12 +65,7 @@ async fn every_fault_serves_a_flow() {
             let refresh = tokens["refresh_token"].as_str().unwrap();
             assert!(env.userinfo(access).await.status < 500);
             assert!(env.refresh(&client, refresh, None).await.status < 500);
-            assert!(
-                env.post_as(&client, "/revoke", &[("token", access)])
-                    .await
-                    .status
-                    < 500
-            );
+            assert!(env.post_as(&client, "/revoke", &[("token", access)]).await.status < 500);
         }
     }
 }
@@ -105,10 +86,7 @@ async fn discovery_faults() {
 
     let env = start(Some(Fault::DiscoveryNoRs256)).await;
     let doc = env.get("/.well-known/openid-configuration").await.json();
-    assert_eq!(
-        doc["id_token_signing_alg_values_supported"],
-        json!(["ES256"])
-    );
+    assert_eq!(doc["id_token_signing_alg_values_supported"], json!(["ES256"]));
     let (header, _, _) = id_token_of(&env, "confidential").await;
     assert_eq!(header["alg"], "RS256");
 }
@@ -145,10 +123,7 @@ async fn callback_faults() {
 
     let env = start(Some(Fault::CallbackIssWrong)).await;
     let callback = env.authorize(&mut Browser::default(), &params).await;
-    assert_eq!(
-        query_param(&callback, "iss"),
-        Some(format!("{}/wrong", env.issuer()))
-    );
+    assert_eq!(query_param(&callback, "iss"), Some(format!("{}/wrong", env.issuer())));
     assert_eq!(query_param(&callback, "state"), params.state);
 }
 
@@ -161,9 +136,7 @@ async fn login_faults() {
     let page = env.login_page(&mut browser, &params).await;
     let resp = env.submit_login(&mut browser, &page, "nobody", "x").await;
     assert_eq!(resp.status, 200);
-    let resp = env
-        .submit_login(&mut browser, &resp, "alice", "wrong")
-        .await;
+    let resp = env.submit_login(&mut browser, &resp, "alice", "wrong").await;
     assert_eq!(resp.status, 303);
 
     let env = start(Some(Fault::LoginCsrfUnchecked)).await;
@@ -175,9 +148,7 @@ async fn login_faults() {
         ("username", &alice.username),
         ("password", &alice.password),
     ]);
-    let resp = Browser::default()
-        .request(env.issuer(), "POST", "/login", Some(&body))
-        .await;
+    let resp = Browser::default().request(env.issuer(), "POST", "/login", Some(&body)).await;
     assert_eq!(resp.status, 303);
     assert!(query_param(&resp.location(), "code").is_some());
 }
@@ -193,26 +164,16 @@ async fn authorize_faults() {
     assert!(callback.as_str().starts_with(&evil));
     let mut other = params.clone();
     other.redirect_uri = Some("https://elsewhere.test/cb".into());
-    assert_eq!(
-        env.get(&format!("/authorize?{}", other.query()))
-            .await
-            .status,
-        400
-    );
+    assert_eq!(env.get(&format!("/authorize?{}", other.query())).await.status, 400);
 
     let env = start(Some(Fault::ResponseTypeMissingAccepted)).await;
     let params = AuthParams::for_client(&client);
     let query = params.query().replace("response_type=code&", "");
     let resp = env.get(&format!("/authorize?{query}")).await;
     assert_eq!(resp.status, 200);
-    let query = params
-        .query()
-        .replace("response_type=code", "response_type=token");
+    let query = params.query().replace("response_type=code", "response_type=token");
     let resp = env.get(&format!("/authorize?{query}")).await;
-    assert_eq!(
-        query_param(&resp.location(), "error").as_deref(),
-        Some("unsupported_response_type")
-    );
+    assert_eq!(query_param(&resp.location(), "error").as_deref(), Some("unsupported_response_type"));
 }
 
 /// Authorizes, then redeems with a modified verifier.
@@ -237,26 +198,17 @@ async fn pkce_faults() {
 
     let env = start(Some(Fault::PkceVerifierOptional)).await;
     assert_eq!(redeem_with(&env, true, None).await.status, 200);
-    assert_eq!(
-        redeem_with(&env, true, random()).await.error(),
-        "invalid_grant"
-    );
+    assert_eq!(redeem_with(&env, true, random()).await.error(), "invalid_grant");
 
     let env = start(Some(Fault::PkceDowngradeAccepted)).await;
     assert_eq!(redeem_with(&env, false, random()).await.status, 200);
-    assert_eq!(
-        redeem_with(&env, true, random()).await.error(),
-        "invalid_grant"
-    );
+    assert_eq!(redeem_with(&env, true, random()).await.error(), "invalid_grant");
 
     let env = start(Some(Fault::PkcePlainOnly)).await;
     let client = env.client("confidential");
     let mut params = AuthParams::for_client(&client);
     let code = env.code(&params).await;
-    assert_eq!(
-        env.redeem(&client, &params, &code).await.error(),
-        "invalid_grant"
-    );
+    assert_eq!(env.redeem(&client, &params, &code).await.error(), "invalid_grant");
     params.code_verifier = params.code_challenge.clone();
     assert_eq!(env.redeem(&client, &params, &code).await.status, 200);
 }
@@ -306,26 +258,13 @@ async fn code_faults() {
     let second = env.redeem(&client, &params, &code).await;
     assert_eq!(second.status, 200);
     assert_ne!(second.json()["access_token"], first["access_token"]);
-    assert_eq!(
-        env.userinfo(first["access_token"].as_str().unwrap())
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.userinfo(first["access_token"].as_str().unwrap()).await.status, 200);
 
     let env = start(Some(Fault::CodeReuseKeepsTokens)).await;
     let code = env.code(&params).await;
     let first = env.redeem(&client, &params, &code).await.json();
-    assert_eq!(
-        env.redeem(&client, &params, &code).await.error(),
-        "invalid_grant"
-    );
-    assert_eq!(
-        env.userinfo(first["access_token"].as_str().unwrap())
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.redeem(&client, &params, &code).await.error(), "invalid_grant");
+    assert_eq!(env.userinfo(first["access_token"].as_str().unwrap()).await.status, 200);
     let refresh = first["refresh_token"].as_str().unwrap();
     assert_eq!(env.refresh(&client, refresh, None).await.status, 200);
 
@@ -367,12 +306,7 @@ async fn id_token_signature_faults() {
     let token = tokens["id_token"].as_str().unwrap();
     assert!(!verify(&jwks, "rs256-1", Algorithm::RS256, token));
     let (_, _, tokens) = id_token_of(&env, "es256").await;
-    assert!(verify(
-        &jwks,
-        "es256-1",
-        Algorithm::ES256,
-        tokens["id_token"].as_str().unwrap()
-    ));
+    assert!(verify(&jwks, "es256-1", Algorithm::ES256, tokens["id_token"].as_str().unwrap()));
 
     let env = start(Some(Fault::IdTokenAlgNone)).await;
     let (header, claims, tokens) = id_token_of(&env, "confidential").await;
@@ -385,16 +319,9 @@ async fn id_token_signature_faults() {
     assert_eq!(header["alg"], "HS256");
     assert_eq!(header["kid"], "rs256-1");
     use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
-    let pem = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/keys/rs256.pem"
-    ))
-    .unwrap();
-    let public_pem = rsa::RsaPrivateKey::from_pkcs8_pem(&pem)
-        .unwrap()
-        .to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .unwrap();
+    let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/keys/rs256.pem")).unwrap();
+    let public_pem =
+        rsa::RsaPrivateKey::from_pkcs8_pem(&pem).unwrap().to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
     let key = DecodingKey::from_secret(public_pem.as_bytes());
     let mut validation = Validation::new(Algorithm::HS256);
     validation.validate_aud = false;
@@ -431,10 +358,7 @@ async fn id_token_claim_faults() {
     let env = start(Some(Fault::AtHashWrong)).await;
     let (_, claims, tokens) = id_token_of(&env, "confidential").await;
     assert!(claims["at_hash"].is_string());
-    assert_ne!(
-        claims["at_hash"],
-        at_hash(tokens["access_token"].as_str().unwrap()).as_str()
-    );
+    assert_ne!(claims["at_hash"], at_hash(tokens["access_token"].as_str().unwrap()).as_str());
 
     let env = start(Some(Fault::IdTokenNoIat)).await;
     let (_, claims, _) = id_token_of(&env, "confidential").await;
@@ -446,26 +370,14 @@ async fn id_token_claim_faults() {
 async fn userinfo_faults() {
     let env = start(Some(Fault::UserinfoSubMismatch)).await;
     let (_, claims, tokens) = id_token_of(&env, "confidential").await;
-    let info = env
-        .userinfo(tokens["access_token"].as_str().unwrap())
-        .await
-        .json();
-    assert_eq!(
-        info["sub"],
-        format!("x-{}", claims["sub"].as_str().unwrap())
-    );
+    let info = env.userinfo(tokens["access_token"].as_str().unwrap()).await.json();
+    assert_eq!(info["sub"], format!("x-{}", claims["sub"].as_str().unwrap()));
 
     let env = start(Some(Fault::UserinfoPostUnsupported)).await;
     let (_, _, tokens) = id_token_of(&env, "confidential").await;
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(env.userinfo(access).await.status, 200);
-    let resp = env
-        .post(
-            "/userinfo",
-            &[("Authorization", format!("Bearer {access}"))],
-            &[],
-        )
-        .await;
+    let resp = env.post("/userinfo", &[("Authorization", format!("Bearer {access}"))], &[]).await;
     assert_eq!(resp.status, 405);
 
     let env = start(Some(Fault::UserinfoAcceptsInvalidToken)).await;
@@ -480,22 +392,14 @@ async fn refresh_faults() {
     let env = start(Some(Fault::RefreshIdTokenNewSub)).await;
     let client = env.client("confidential");
     let (_, claims, tokens) = id_token_of(&env, "confidential").await;
-    let resp = env
-        .refresh(&client, tokens["refresh_token"].as_str().unwrap(), None)
-        .await
-        .json();
+    let resp = env.refresh(&client, tokens["refresh_token"].as_str().unwrap(), None).await.json();
     let (_, refreshed) = jwt_parts(resp["id_token"].as_str().unwrap());
-    assert_eq!(
-        refreshed["sub"],
-        format!("refreshed-{}", claims["sub"].as_str().unwrap())
-    );
+    assert_eq!(refreshed["sub"], format!("refreshed-{}", claims["sub"].as_str().unwrap()));
 
     let env = start(Some(Fault::RefreshNotBoundToClient)).await;
     let (_, _, tokens) = id_token_of(&env, "confidential").await;
     let other = env.client("other");
-    let resp = env
-        .refresh(&other, tokens["refresh_token"].as_str().unwrap(), None)
-        .await;
+    let resp = env.refresh(&other, tokens["refresh_token"].as_str().unwrap(), None).await;
     assert_eq!(resp.status, 200);
 
     let env = start(Some(Fault::RefreshRotationOldValid)).await;
@@ -512,21 +416,10 @@ async fn refresh_faults() {
     let tokens = env.redeem(&client, &params, &code).await.json();
     assert_eq!(tokens["scope"], "openid");
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    assert_eq!(
-        env.refresh(&client, refresh, Some("openid phone"))
-            .await
-            .error(),
-        "invalid_scope"
-    );
-    let resp = env
-        .refresh(&client, refresh, Some("openid email"))
-        .await
-        .json();
+    assert_eq!(env.refresh(&client, refresh, Some("openid phone")).await.error(), "invalid_scope");
+    let resp = env.refresh(&client, refresh, Some("openid email")).await.json();
     assert_eq!(resp["scope"], "openid email");
-    let info = env
-        .userinfo(resp["access_token"].as_str().unwrap())
-        .await
-        .json();
+    let info = env.userinfo(resp["access_token"].as_str().unwrap()).await.json();
     assert!(info["email"].is_string());
 }
 
@@ -536,18 +429,11 @@ async fn revocation_faults() {
     let client = env.client("confidential");
     let (_, _, tokens) = id_token_of(&env, "confidential").await;
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(
-        env.post_as(&client, "/revoke", &[("token", access)])
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.post_as(&client, "/revoke", &[("token", access)]).await.status, 200);
     assert_eq!(env.userinfo(access).await.status, 200);
 
     let env = start(Some(Fault::RevocationInvalidTokenError)).await;
-    let resp = env
-        .post_as(&client, "/revoke", &[("token", "unknown")])
-        .await;
+    let resp = env.post_as(&client, "/revoke", &[("token", "unknown")]).await;
     assert_eq!(resp.status, 400);
     assert_eq!(resp.error(), "invalid_request");
 
@@ -555,28 +441,15 @@ async fn revocation_faults() {
     let (_, _, tokens) = id_token_of(&env, "confidential").await;
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    assert_eq!(
-        env.post_as(&client, "/revoke", &[("token", refresh)])
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        env.refresh(&client, refresh, None).await.error(),
-        "invalid_grant"
-    );
+    assert_eq!(env.post_as(&client, "/revoke", &[("token", refresh)]).await.status, 200);
+    assert_eq!(env.refresh(&client, refresh, None).await.error(), "invalid_grant");
     assert_eq!(env.userinfo(access).await.status, 200);
 
     let env = start(Some(Fault::RevocationAnyClient)).await;
     let (_, _, tokens) = id_token_of(&env, "confidential").await;
     let access = tokens["access_token"].as_str().unwrap();
     let other = env.client("other");
-    assert_eq!(
-        env.post_as(&other, "/revoke", &[("token", access)])
-            .await
-            .status,
-        200
-    );
+    assert_eq!(env.post_as(&other, "/revoke", &[("token", access)]).await.status, 200);
     assert_eq!(env.userinfo(access).await.status, 401);
 }
 

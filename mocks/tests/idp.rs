@@ -13,11 +13,7 @@ async fn discovery_document_shape() {
     assert!(issuer.starts_with("http://127.0.0.1:") && !issuer.ends_with('/'));
     let resp = env.get("/.well-known/openid-configuration").await;
     assert_eq!(resp.status, 200);
-    assert!(
-        resp.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert!(resp.header("content-type").unwrap().starts_with("application/json"));
     let doc = resp.json();
     assert_eq!(doc["issuer"], issuer.as_str());
     for (key, path) in [
@@ -31,18 +27,9 @@ async fn discovery_document_shape() {
         assert_eq!(doc[key], format!("{issuer}{path}"));
     }
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(
-        doc["subject_types_supported"],
-        serde_json::json!(["public"])
-    );
-    assert_eq!(
-        doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256", "ES256"])
-    );
-    assert_eq!(
-        doc["code_challenge_methods_supported"],
-        serde_json::json!(["S256"])
-    );
+    assert_eq!(doc["subject_types_supported"], serde_json::json!(["public"]));
+    assert_eq!(doc["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256"]));
+    assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
@@ -105,11 +92,7 @@ async fn full_login_flow_with_pkce() {
     let mut browser = Browser::default();
 
     let page = env.login_page(&mut browser, &params).await;
-    assert!(
-        page.header("content-type")
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
     let set_cookie = page.header("set-cookie").unwrap();
     assert!(set_cookie.starts_with("kensa_browser="));
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
@@ -125,15 +108,9 @@ async fn full_login_flow_with_pkce() {
     }
 
     let alice = env.realm.user("alice").unwrap().clone();
-    let resp = env
-        .submit_login(&mut browser, &page, &alice.username, &alice.password)
-        .await;
+    let resp = env.submit_login(&mut browser, &page, &alice.username, &alice.password).await;
     assert_eq!(resp.status, 303);
-    assert!(
-        resp.header_all("set-cookie")
-            .iter()
-            .any(|c| c.starts_with("kensa_session=") && c.contains("HttpOnly"))
-    );
+    assert!(resp.header_all("set-cookie").iter().any(|c| c.starts_with("kensa_session=") && c.contains("HttpOnly")));
     let callback = resp.location();
     assert!(callback.as_str().starts_with(&client.redirect_uris[0]));
     assert_eq!(query_param(&callback, "state"), params.state);
@@ -159,13 +136,10 @@ async fn full_login_flow_with_pkce() {
     assert_eq!(header["typ"], "JWT");
     let jwks = env.jwks().await;
     let key = DecodingKey::from_jwk(jwks.find("rs256-1").unwrap()).unwrap();
-    let claims = jsonwebtoken::decode::<Value>(
-        id_token,
-        &key,
-        &validation(Algorithm::RS256, env.issuer(), &client.client_id),
-    )
-    .unwrap()
-    .claims;
+    let claims =
+        jsonwebtoken::decode::<Value>(id_token, &key, &validation(Algorithm::RS256, env.issuer(), &client.client_id))
+            .unwrap()
+            .claims;
     assert_eq!(claims["sub"], alice.sub.as_str());
     assert_eq!(claims["aud"], client.client_id.as_str());
     assert_eq!(claims["azp"], client.client_id.as_str());
@@ -185,22 +159,13 @@ async fn full_login_flow_with_pkce() {
     assert_eq!(info["email_verified"], true);
 
     // POST /userinfo with the token in the form body.
-    let resp = env
-        .post("/userinfo", &[], &[("access_token", access_token)])
-        .await;
+    let resp = env.post("/userinfo", &[], &[("access_token", access_token)]).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json()["sub"], alice.sub.as_str());
 
     // The session signs the browser in again without the form.
     let again = AuthParams::for_client(&client);
-    let resp = browser
-        .request(
-            env.issuer(),
-            "GET",
-            &format!("/authorize?{}", again.query()),
-            None,
-        )
-        .await;
+    let resp = browser.request(env.issuer(), "GET", &format!("/authorize?{}", again.query()), None).await;
     assert_eq!(resp.status, 303);
     let code = query_param(&resp.location(), "code").unwrap();
     let resp = env.redeem(&client, &again, &code).await;
@@ -218,10 +183,7 @@ async fn scope_limits_userinfo_claims() {
     let code = env.code(&params).await;
     let tokens = env.redeem(&client, &params, &code).await.json();
     assert_eq!(tokens["scope"], "openid email");
-    let info = env
-        .userinfo(tokens["access_token"].as_str().unwrap())
-        .await
-        .json();
+    let info = env.userinfo(tokens["access_token"].as_str().unwrap()).await.json();
     assert_eq!(info["email"], "alice@example.test");
     assert!(info.get("name").is_none());
 }
@@ -241,12 +203,7 @@ async fn public_and_es256_clients() {
     assert_eq!(header["kid"], "es256-1");
     let jwks = env.jwks().await;
     let key = DecodingKey::from_jwk(jwks.find("es256-1").unwrap()).unwrap();
-    jsonwebtoken::decode::<Value>(
-        id_token,
-        &key,
-        &validation(Algorithm::ES256, env.issuer(), "kensa-es256"),
-    )
-    .unwrap();
+    jsonwebtoken::decode::<Value>(id_token, &key, &validation(Algorithm::ES256, env.issuer(), "kensa-es256")).unwrap();
 }
 
 #[tokio::test]
@@ -263,11 +220,7 @@ async fn basic_credentials_are_form_decoded() {
     let code = env.code(&params).await;
     let raw = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
-        format!(
-            "{}:{}",
-            client.client_id,
-            client.client_secret.as_deref().unwrap()
-        ),
+        format!("{}:{}", client.client_id, client.client_secret.as_deref().unwrap()),
     );
     let resp = env
         .post(
@@ -296,32 +249,19 @@ async fn wrong_password_rerenders_form() {
     let params = AuthParams::for_client(&client);
     let mut browser = Browser::default();
     let page = env.login_page(&mut browser, &params).await;
-    let resp = env
-        .submit_login(&mut browser, &page, "alice", "wrong")
-        .await;
+    let resp = env.submit_login(&mut browser, &page, "alice", "wrong").await;
     assert_eq!(resp.status, 200);
     assert!(resp.header("location").is_none());
-    assert!(
-        resp.body
-            .contains("<p id=\"login-error\" class=\"error\">Invalid username or password.</p>")
-    );
-    assert_eq!(
-        hidden(&resp.body, "request_id"),
-        hidden(&page.body, "request_id")
-    );
-    assert_ne!(
-        hidden(&resp.body, "csrf_token"),
-        hidden(&page.body, "csrf_token")
-    );
+    assert!(resp.body.contains("<p id=\"login-error\" class=\"error\">Invalid username or password.</p>"));
+    assert_eq!(hidden(&resp.body, "request_id"), hidden(&page.body, "request_id"));
+    assert_ne!(hidden(&resp.body, "csrf_token"), hidden(&page.body, "csrf_token"));
 
     let resp2 = env.submit_login(&mut browser, &page, "nobody", "x").await;
     // The old CSRF token was replaced.
     assert_eq!(resp2.status, 403);
 
     let alice = env.realm.user("alice").unwrap().clone();
-    let resp = env
-        .submit_login(&mut browser, &resp, &alice.username, &alice.password)
-        .await;
+    let resp = env.submit_login(&mut browser, &resp, &alice.username, &alice.password).await;
     assert_eq!(resp.status, 303);
 }
 
@@ -341,24 +281,18 @@ async fn csrf_failures_are_403() {
         ("username", &alice.username),
         ("password", &alice.password),
     ]);
-    let resp = browser
-        .request(env.issuer(), "POST", "/login", Some(&body))
-        .await;
+    let resp = browser.request(env.issuer(), "POST", "/login", Some(&body)).await;
     assert_eq!(resp.status, 403);
     assert!(resp.body.contains("CSRF check failed"));
 
     // Right token, other browser.
     let mut other = Browser::default();
-    let resp = env
-        .submit_login(&mut other, &page, &alice.username, &alice.password)
-        .await;
+    let resp = env.submit_login(&mut other, &page, &alice.username, &alice.password).await;
     assert_eq!(resp.status, 403);
 
     // Unknown request.
     let body = form(&[("request_id", "nope"), ("csrf_token", "x")]);
-    let resp = browser
-        .request(env.issuer(), "POST", "/login", Some(&body))
-        .await;
+    let resp = browser.request(env.issuer(), "POST", "/login", Some(&body)).await;
     assert_eq!(resp.status, 400);
     assert!(resp.body.contains("login request expired or unknown"));
 }
@@ -400,19 +334,12 @@ async fn authorization_errors() {
 
     let without_type = base.query().replace("response_type=code&", "");
     assert_eq!(redirect_error(get(without_type).await), "invalid_request");
-    let token_type = base
-        .query()
-        .replace("response_type=code", "response_type=token");
-    assert_eq!(
-        redirect_error(get(token_type).await),
-        "unsupported_response_type"
-    );
+    let token_type = base.query().replace("response_type=code", "response_type=token");
+    assert_eq!(redirect_error(get(token_type).await), "unsupported_response_type");
     let mut p = base.clone();
     p.scope = "profile email".into();
     assert_eq!(redirect_error(get(p.query()).await), "invalid_scope");
-    let plain = base
-        .query()
-        .replace("code_challenge_method=S256", "code_challenge_method=plain");
+    let plain = base.query().replace("code_challenge_method=S256", "code_challenge_method=plain");
     assert_eq!(redirect_error(get(plain).await), "invalid_request");
     let repeated = format!("{}&scope=openid", base.query());
     assert_eq!(redirect_error(get(repeated).await), "invalid_request");
@@ -422,10 +349,7 @@ async fn authorization_errors() {
     p.code_challenge = None;
     let resp = get(p.query()).await;
     assert_eq!(resp.status, 303);
-    assert_eq!(
-        query_param(&resp.location(), "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(query_param(&resp.location(), "error").as_deref(), Some("invalid_request"));
 
     // POST /authorize takes the same parameters.
     let resp = common::send(
@@ -442,22 +366,13 @@ async fn authorization_errors() {
 
 #[tokio::test]
 async fn redirect_uri_query_is_kept() {
-    let realm_text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/realm.toml"
-    ))
-    .unwrap()
-    .replace(
-        "https://client.kensa.test/callback\"",
-        "https://client.kensa.test/callback?tenant=a%20b\"",
-    );
+    let realm_text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/realm.toml"))
+        .unwrap()
+        .replace("https://client.kensa.test/callback\"", "https://client.kensa.test/callback?tenant=a%20b\"");
     let realm = kensa_mocks::realm::Realm::from_toml(&realm_text).unwrap();
-    let idp = kensa_mocks::idp::RunningIdp::start(kensa_mocks::idp::IdpConfig::new(
-        realm.clone(),
-        common::keys(),
-    ))
-    .await
-    .unwrap();
+    let idp = kensa_mocks::idp::RunningIdp::start(kensa_mocks::idp::IdpConfig::new(realm.clone(), common::keys()))
+        .await
+        .unwrap();
     let env = common::Env { idp, realm };
     let client = env.client("confidential");
     let params = AuthParams::for_client(&client);
@@ -483,12 +398,7 @@ async fn token_endpoint_errors() {
             ("code_verifier", verifier.clone()),
         ]
     };
-    async fn post(
-        env: &common::Env,
-        id: &str,
-        secret: &str,
-        pairs: Vec<(&str, String)>,
-    ) -> common::Resp {
+    async fn post(env: &common::Env, id: &str, secret: &str, pairs: Vec<(&str, String)>) -> common::Resp {
         let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         env.post_basic("/token", id, secret, &refs).await
     }
@@ -497,11 +407,7 @@ async fn token_endpoint_errors() {
     let resp = post(&env, &client.client_id, "wrong", grant(&code)).await;
     assert_eq!(resp.status, 401);
     assert_eq!(resp.error(), "invalid_client");
-    assert!(
-        resp.header("www-authenticate")
-            .unwrap()
-            .starts_with("Basic")
-    );
+    assert!(resp.header("www-authenticate").unwrap().starts_with("Basic"));
     assert_eq!(resp.header("cache-control"), Some("no-store"));
 
     // Both Basic and client_secret in the body.
@@ -514,10 +420,7 @@ async fn token_endpoint_errors() {
     let mut bare = grant(&code);
     bare.push(("client_id", client.client_id.clone()));
     let refs: Vec<(&str, &str)> = bare.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(
-        env.post("/token", &[], &refs).await.error(),
-        "invalid_client"
-    );
+    assert_eq!(env.post("/token", &[], &refs).await.error(), "invalid_client");
 
     // client_secret_post works for a client registered for Basic.
     // (Checked on a wrong redirect_uri so the code stays unused.)
@@ -525,10 +428,7 @@ async fn token_endpoint_errors() {
     wrong_redirect[2].1 = "https://client.kensa.test/other".into();
     wrong_redirect.push(("client_id", client.client_id.clone()));
     wrong_redirect.push(("client_secret", secret.clone()));
-    let refs: Vec<(&str, &str)> = wrong_redirect
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = wrong_redirect.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let resp = env.post("/token", &[], &refs).await;
     assert_eq!(resp.status, 400);
     assert_eq!(resp.error(), "invalid_grant");
@@ -536,75 +436,32 @@ async fn token_endpoint_errors() {
     // Missing redirect_uri although one was sent.
     let mut no_redirect = grant(&code);
     no_redirect.remove(2);
-    assert_eq!(
-        post(&env, &client.client_id, &secret, no_redirect)
-            .await
-            .error(),
-        "invalid_grant"
-    );
+    assert_eq!(post(&env, &client.client_id, &secret, no_redirect).await.error(), "invalid_grant");
 
     // Wrong and missing verifier.
     let mut wrong_verifier = grant(&code);
     wrong_verifier[3].1 = common::kensa_random();
-    assert_eq!(
-        post(&env, &client.client_id, &secret, wrong_verifier)
-            .await
-            .error(),
-        "invalid_grant"
-    );
+    assert_eq!(post(&env, &client.client_id, &secret, wrong_verifier).await.error(), "invalid_grant");
     let mut no_verifier = grant(&code);
     no_verifier.remove(3);
-    assert_eq!(
-        post(&env, &client.client_id, &secret, no_verifier)
-            .await
-            .error(),
-        "invalid_grant"
-    );
+    assert_eq!(post(&env, &client.client_id, &secret, no_verifier).await.error(), "invalid_grant");
 
     // Another client.
     let other = env.client("other");
-    let resp = post(
-        &env,
-        &other.client_id,
-        other.client_secret.as_deref().unwrap(),
-        grant(&code),
-    )
-    .await;
+    let resp = post(&env, &other.client_id, other.client_secret.as_deref().unwrap(), grant(&code)).await;
     assert_eq!(resp.error(), "invalid_grant");
 
     // Unknown grant type and missing parameters.
-    let resp = post(
-        &env,
-        &client.client_id,
-        &secret,
-        vec![("grant_type", "password".into())],
-    )
-    .await;
+    let resp = post(&env, &client.client_id, &secret, vec![("grant_type", "password".into())]).await;
     assert_eq!(resp.error(), "unsupported_grant_type");
     let resp = post(&env, &client.client_id, &secret, vec![]).await;
     assert_eq!(resp.error(), "invalid_request");
-    let resp = post(
-        &env,
-        &client.client_id,
-        &secret,
-        vec![("grant_type", "authorization_code".into())],
-    )
-    .await;
+    let resp = post(&env, &client.client_id, &secret, vec![("grant_type", "authorization_code".into())]).await;
     assert_eq!(resp.error(), "invalid_request");
 
     // After all that the code still works once.
-    assert_eq!(
-        post(&env, &client.client_id, &secret, grant(&code))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        post(&env, &client.client_id, &secret, grant("unknown"))
-            .await
-            .error(),
-        "invalid_grant"
-    );
+    assert_eq!(post(&env, &client.client_id, &secret, grant(&code)).await.status, 200);
+    assert_eq!(post(&env, &client.client_id, &secret, grant("unknown")).await.error(), "invalid_grant");
 }
 
 #[tokio::test]
@@ -637,18 +494,9 @@ async fn code_reuse_revokes_tokens() {
 
     let resp = env.userinfo(access).await;
     assert_eq!(resp.status, 401);
-    assert_eq!(
-        resp.header("www-authenticate"),
-        Some("Bearer error=\"invalid_token\"")
-    );
-    assert_eq!(
-        env.refresh(&client, refresh, None).await.error(),
-        "invalid_grant"
-    );
-    assert_eq!(
-        env.introspect(access).await,
-        serde_json::json!({"active": false})
-    );
+    assert_eq!(resp.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
+    assert_eq!(env.refresh(&client, refresh, None).await.error(), "invalid_grant");
+    assert_eq!(env.introspect(access).await, serde_json::json!({"active": false}));
 }
 
 #[tokio::test]
@@ -672,27 +520,13 @@ async fn refresh_rotation() {
     }
     assert!(claims.get("nonce").is_none());
     assert!(params.nonce.is_some());
-    assert_eq!(
-        claims["at_hash"],
-        at_hash(second["access_token"].as_str().unwrap()).as_str()
-    );
+    assert_eq!(claims["at_hash"], at_hash(second["access_token"].as_str().unwrap()).as_str());
 
     // The presented token is spent; the new one works with the full scope.
-    assert_eq!(
-        env.refresh(&client, old, None).await.error(),
-        "invalid_grant"
-    );
-    assert_eq!(
-        env.refresh(&client, new, Some("openid phone"))
-            .await
-            .error(),
-        "invalid_scope"
-    );
+    assert_eq!(env.refresh(&client, old, None).await.error(), "invalid_grant");
+    assert_eq!(env.refresh(&client, new, Some("openid phone")).await.error(), "invalid_scope");
     let other = env.client("other");
-    assert_eq!(
-        env.refresh(&other, new, None).await.error(),
-        "invalid_grant"
-    );
+    assert_eq!(env.refresh(&other, new, None).await.error(), "invalid_grant");
     let third = env.refresh(&client, new, None).await.json();
     assert_eq!(third["scope"], "openid profile email offline_access");
 }
@@ -716,10 +550,7 @@ async fn revocation_and_introspection() {
     let info = env.introspect(refresh).await;
     assert_eq!(info["active"], true);
     assert!(info.get("token_type").is_none());
-    assert_eq!(
-        env.introspect("unknown").await,
-        serde_json::json!({"active": false})
-    );
+    assert_eq!(env.introspect("unknown").await, serde_json::json!({"active": false}));
 
     // Introspection needs an authenticated confidential client.
     let resp = env.post("/introspect", &[], &[("token", access)]).await;
@@ -727,17 +558,10 @@ async fn revocation_and_introspection() {
     assert_eq!(resp.error(), "invalid_client");
     assert!(resp.header("www-authenticate").is_some());
     let public = env.client("public");
-    assert_eq!(
-        env.post_as(&public, "/introspect", &[("token", access)])
-            .await
-            .status,
-        401
-    );
+    assert_eq!(env.post_as(&public, "/introspect", &[("token", access)]).await.status, 401);
 
     // Revocation: unknown token is fine, other client's token is refused.
-    let resp = env
-        .post_as(&client, "/revoke", &[("token", "unknown")])
-        .await;
+    let resp = env.post_as(&client, "/revoke", &[("token", "unknown")]).await;
     assert_eq!(resp.status, 200);
     assert!(resp.body.is_empty());
     let other = env.client("other");
@@ -749,18 +573,9 @@ async fn revocation_and_introspection() {
     assert_eq!(resp.status, 401);
 
     // Revoking an access token revokes just it.
-    let resp = env
-        .post_as(
-            &client,
-            "/revoke",
-            &[("token", access), ("token_type_hint", "access_token")],
-        )
-        .await;
+    let resp = env.post_as(&client, "/revoke", &[("token", access), ("token_type_hint", "access_token")]).await;
     assert_eq!(resp.status, 200);
-    assert_eq!(
-        env.introspect(access).await,
-        serde_json::json!({"active": false})
-    );
+    assert_eq!(env.introspect(access).await, serde_json::json!({"active": false}));
     assert_eq!(env.userinfo(access).await.status, 401);
     assert_eq!(env.introspect(refresh).await["active"], true);
 
@@ -769,16 +584,11 @@ async fn revocation_and_introspection() {
     let access2 = refreshed["access_token"].as_str().unwrap();
     let refresh2 = refreshed["refresh_token"].as_str().unwrap();
     assert_eq!(env.userinfo(access2).await.status, 200);
-    let resp = env
-        .post_as(&client, "/revoke", &[("token", refresh2)])
-        .await;
+    let resp = env.post_as(&client, "/revoke", &[("token", refresh2)]).await;
     assert_eq!(resp.status, 200);
     assert_eq!(env.introspect(refresh2).await["active"], false);
     assert_eq!(env.userinfo(access2).await.status, 401);
-    assert_eq!(
-        env.refresh(&client, refresh2, None).await.error(),
-        "invalid_grant"
-    );
+    assert_eq!(env.refresh(&client, refresh2, None).await.error(), "invalid_grant");
 }
 
 #[tokio::test]
@@ -786,17 +596,10 @@ async fn userinfo_without_token() {
     let env = start(None).await;
     let resp = env.get("/userinfo").await;
     assert_eq!(resp.status, 401);
-    assert!(
-        resp.header("www-authenticate")
-            .unwrap()
-            .starts_with("Bearer")
-    );
+    assert!(resp.header("www-authenticate").unwrap().starts_with("Bearer"));
     let resp = env.userinfo("unknown").await;
     assert_eq!(resp.status, 401);
-    assert_eq!(
-        resp.header("www-authenticate"),
-        Some("Bearer error=\"invalid_token\"")
-    );
+    assert_eq!(resp.header("www-authenticate"), Some("Bearer error=\"invalid_token\""));
 }
 
 #[tokio::test]

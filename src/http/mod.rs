@@ -116,23 +116,13 @@ impl Request {
     /// A GET request.
     #[must_use]
     pub fn get(url: Url) -> Self {
-        Self {
-            method: reqwest::Method::GET,
-            url,
-            headers: Vec::new(),
-            body: None,
-        }
+        Self { method: reqwest::Method::GET, url, headers: Vec::new(), body: None }
     }
 
     /// A POST request with a form body.
     #[must_use]
     pub fn post_form(url: Url, form: Vec<(String, String)>) -> Self {
-        Self {
-            method: reqwest::Method::POST,
-            url,
-            headers: Vec::new(),
-            body: Some(Body::Form(form)),
-        }
+        Self { method: reqwest::Method::POST, url, headers: Vec::new(), body: Some(Body::Form(form)) }
     }
 
     /// Adds a header.
@@ -148,11 +138,7 @@ impl Request {
     pub fn basic_auth(self, user: &str, password: &str) -> Self {
         use base64::Engine as _;
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let token = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            enc(user),
-            enc(password)
-        ));
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(user), enc(password)));
         self.header("authorization", format!("Basic {token}"))
     }
 
@@ -228,9 +214,7 @@ impl Response {
     pub fn location(&self) -> Result<Url, HttpError> {
         self.header("location")
             .and_then(|l| self.url.join(l).ok())
-            .ok_or_else(|| HttpError::BadLocation {
-                url: secret::redact_url(&self.url),
-            })
+            .ok_or_else(|| HttpError::BadLocation { url: secret::redact_url(&self.url) })
     }
 }
 
@@ -273,10 +257,7 @@ impl Exchange {
     #[must_use]
     pub fn summary(&self) -> String {
         match (self.status, &self.error) {
-            (Some(s), _) => format!(
-                "{} {} -> {} ({} ms)",
-                self.method, self.url, s, self.elapsed_ms
-            ),
+            (Some(s), _) => format!("{} {} -> {} ({} ms)", self.method, self.url, s, self.elapsed_ms),
             (None, Some(e)) => format!("{} {} -> error: {e}", self.method, self.url),
             (None, None) => format!("{} {}", self.method, self.url),
         }
@@ -295,9 +276,7 @@ pub struct HttpClient {
 
 impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClient")
-            .field("exchanges", &self.exchanges().len())
-            .finish()
+        f.debug_struct("HttpClient").field("exchanges", &self.exchanges().len()).finish()
     }
 }
 
@@ -305,10 +284,7 @@ fn redact_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(Strin
     headers
         .map(|(k, v)| {
             if secret::is_secret_name(&k) {
-                let scheme = v
-                    .split_once(' ')
-                    .map(|(s, _)| format!("{s} "))
-                    .unwrap_or_default();
+                let scheme = v.split_once(' ').map(|(s, _)| format!("{s} ")).unwrap_or_default();
                 (k, format!("{scheme}{REDACTED}"))
             } else {
                 (k, v)
@@ -318,17 +294,12 @@ fn redact_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(Strin
 }
 
 fn redact_body_text(text: &str, content_type: Option<&str>) -> String {
-    let looks_json =
-        content_type.is_some_and(|c| c.contains("json")) || text.trim_start().starts_with('{');
+    let looks_json = content_type.is_some_and(|c| c.contains("json")) || text.trim_start().starts_with('{');
     if looks_json && let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
         return secret::redact_json(&v).to_string();
     }
     if content_type.is_some_and(|c| c.contains("x-www-form-urlencoded")) {
-        return redact_form(
-            &url::form_urlencoded::parse(text.as_bytes())
-                .into_owned()
-                .collect::<Vec<_>>(),
-        );
+        return redact_form(&url::form_urlencoded::parse(text.as_bytes()).into_owned().collect::<Vec<_>>());
     }
     text.to_owned()
 }
@@ -336,14 +307,7 @@ fn redact_body_text(text: &str, content_type: Option<&str>) -> String {
 fn redact_form(form: &[(String, String)]) -> String {
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in form {
-        ser.append_pair(
-            k,
-            if secret::is_secret_name(k) {
-                REDACTED
-            } else {
-                v
-            },
-        );
+        ser.append_pair(k, if secret::is_secret_name(k) { REDACTED } else { v });
     }
     ser.finish()
 }
@@ -361,11 +325,7 @@ impl HttpClient {
     ///
     /// # Errors
     /// When the underlying client cannot be built.
-    pub fn with_limits(
-        scrubber: Scrubber,
-        timeout: Duration,
-        max_body: usize,
-    ) -> Result<Self, HttpError> {
+    pub fn with_limits(scrubber: Scrubber, timeout: Duration, max_body: usize) -> Result<Self, HttpError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)
@@ -374,13 +334,7 @@ impl HttpClient {
             .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(HttpError::Client)?;
-        Ok(Self {
-            client,
-            exchanges: Arc::default(),
-            scrubber,
-            max_body,
-            timeout,
-        })
+        Ok(Self { client, exchanges: Arc::default(), scrubber, max_body, timeout })
     }
 
     /// The run's scrubber.
@@ -400,11 +354,7 @@ impl HttpClient {
     pub fn transcript_tail(&self, n: usize) -> String {
         let all = self.exchanges();
         let start = all.len().saturating_sub(n);
-        all[start..]
-            .iter()
-            .map(|e| format!("    {}", e.summary()))
-            .collect::<Vec<_>>()
-            .join("\n")
+        all[start..].iter().map(|e| format!("    {}", e.summary())).collect::<Vec<_>>().join("\n")
     }
 
     /// Appends an exchange made by another client (scrubbed again).
@@ -442,10 +392,7 @@ impl HttpClient {
         let rec_body = match &req.body {
             Some(Body::Form(form)) => {
                 builder = builder.form(form);
-                rec_headers.push((
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ));
+                rec_headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
                 Some(redact_form(form))
             }
             Some(Body::Json(v)) => {
@@ -471,29 +418,20 @@ impl HttpClient {
         match result {
             Ok((status, headers, body, url)) => {
                 exchange.status = Some(status);
-                exchange.response_headers =
-                    redact_headers(headers.iter().map(|(k, v)| {
-                        (k.to_string(), v.to_str().unwrap_or("<binary>").to_owned())
-                    }));
+                exchange.response_headers = redact_headers(
+                    headers.iter().map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_owned())),
+                );
                 let ct = headers.get("content-type").and_then(|v| v.to_str().ok());
                 let text = String::from_utf8_lossy(&body[..body.len().min(RECORDED_BODY * 4)]);
                 let mut shown = redact_body_text(&text, ct);
                 if shown.len() > RECORDED_BODY {
-                    let cut = (0..=RECORDED_BODY)
-                        .rev()
-                        .find(|i| shown.is_char_boundary(*i))
-                        .unwrap_or(0);
+                    let cut = (0..=RECORDED_BODY).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
                     shown.truncate(cut);
                     shown.push('…');
                 }
                 exchange.response_body = shown;
                 self.record(exchange);
-                Ok(Response {
-                    url,
-                    status,
-                    headers,
-                    body,
-                })
+                Ok(Response { url, status, headers, body })
             }
             Err(e) => {
                 exchange.error = Some(e.to_string());
@@ -511,38 +449,19 @@ impl HttpClient {
     ) -> Result<(u16, HeaderMap, Vec<u8>, Url), HttpError> {
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
-                HttpError::Timeout {
-                    method: method.into(),
-                    url: shown_url.into(),
-                    timeout: self.timeout,
-                }
+                HttpError::Timeout { method: method.into(), url: shown_url.into(), timeout: self.timeout }
             } else if e.is_connect() {
-                HttpError::Connect {
-                    method: method.into(),
-                    url: shown_url.into(),
-                    reason: root_cause(&e),
-                }
+                HttpError::Connect { method: method.into(), url: shown_url.into(), reason: root_cause(&e) }
             } else {
-                HttpError::Transport {
-                    method: method.into(),
-                    url: shown_url.into(),
-                    reason: root_cause(&e),
-                }
+                HttpError::Transport { method: method.into(), url: shown_url.into(), reason: root_cause(&e) }
             }
         };
         let mut resp = builder.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let url = resp.url().clone();
-        if resp
-            .content_length()
-            .is_some_and(|n| n > self.max_body as u64)
-        {
-            return Err(HttpError::BodyTooLarge {
-                method: method.into(),
-                url: shown_url.into(),
-                limit: self.max_body,
-            });
+        if resp.content_length().is_some_and(|n| n > self.max_body as u64) {
+            return Err(HttpError::BodyTooLarge { method: method.into(), url: shown_url.into(), limit: self.max_body });
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
@@ -564,11 +483,7 @@ impl HttpClient {
     ///
     /// # Errors
     /// On transport errors, a redirect loop, or more than [`MAX_REDIRECTS`].
-    pub async fn follow(
-        &self,
-        req: Request,
-        stop: &(dyn Fn(&Url) -> bool + Sync),
-    ) -> Result<Followed, HttpError> {
+    pub async fn follow(&self, req: Request, stop: &(dyn Fn(&Url) -> bool + Sync)) -> Result<Followed, HttpError> {
         let mut seen = std::collections::HashSet::new();
         let mut resp = self.send(req).await?;
         for _ in 0..MAX_REDIRECTS {
@@ -580,15 +495,11 @@ impl HttpClient {
                 return Ok(Followed::Stopped(next));
             }
             if !seen.insert(next.to_string()) {
-                return Err(HttpError::RedirectLoop {
-                    url: secret::redact_url(&next),
-                });
+                return Err(HttpError::RedirectLoop { url: secret::redact_url(&next) });
             }
             resp = self.send(Request::get(next)).await?;
         }
-        Err(HttpError::TooManyRedirects {
-            url: secret::redact_url(&resp.url),
-        })
+        Err(HttpError::TooManyRedirects { url: secret::redact_url(&resp.url) })
     }
 }
 
@@ -654,22 +565,21 @@ mod tests {
 
     #[tokio::test]
     async fn huge_body_is_refused_not_buffered() {
-        let mut reply =
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n".to_vec();
+        let mut reply = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n".to_vec();
         reply.extend(std::iter::repeat_n(b'x', 300_000));
         let url = raw_server(reply).await;
         let c = HttpClient::with_limits(Scrubber::new(), Duration::from_secs(5), 100_000).unwrap();
         let err = c.send(Request::get(url)).await.unwrap_err();
-        assert!(
-            matches!(err, HttpError::BodyTooLarge { limit: 100_000, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, HttpError::BodyTooLarge { limit: 100_000, .. }), "{err}");
         assert_eq!(c.exchanges().len(), 1);
     }
 
     #[tokio::test]
     async fn redirect_loop_is_detected() {
-        let url = raw_server(b"HTTP/1.1 302 Found\r\nlocation: /loop\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec()).await;
+        let url = raw_server(
+            b"HTTP/1.1 302 Found\r\nlocation: /loop\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec(),
+        )
+        .await;
         let c = HttpClient::new(Scrubber::new()).unwrap();
         let err = c.follow(Request::get(url), &|_| false).await.unwrap_err();
         assert!(matches!(err, HttpError::RedirectLoop { .. }), "{err}");
@@ -684,12 +594,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
         });
         let c = HttpClient::with_limits(Scrubber::new(), Duration::from_millis(300), 1000).unwrap();
-        let err = c
-            .send(Request::get(
-                Url::parse(&format!("http://{addr}/")).unwrap(),
-            ))
-            .await
-            .unwrap_err();
+        let err = c.send(Request::get(Url::parse(&format!("http://{addr}/")).unwrap())).await.unwrap_err();
         assert!(matches!(err, HttpError::Timeout { .. }), "{err}");
     }
 
@@ -699,12 +604,7 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let c = HttpClient::new(Scrubber::new()).unwrap();
-        let err = c
-            .send(Request::get(
-                Url::parse(&format!("http://{addr}/x")).unwrap(),
-            ))
-            .await
-            .unwrap_err();
+        let err = c.send(Request::get(Url::parse(&format!("http://{addr}/x")).unwrap())).await.unwrap_err();
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
     }
 
@@ -719,10 +619,7 @@ mod tests {
         let c = HttpClient::new(sc).unwrap();
         let req = Request::post_form(
             url,
-            vec![
-                ("client_secret".into(), "client-secret-xyz".into()),
-                ("grant_type".into(), "x".into()),
-            ],
+            vec![("client_secret".into(), "client-secret-xyz".into()), ("grant_type".into(), "x".into())],
         )
         .basic_auth("id", "client-secret-xyz");
         let resp = c.send(req).await.unwrap();

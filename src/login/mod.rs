@@ -3,8 +3,9 @@
 //! The generic driver finds the form that has a password input, carries its
 //! hidden fields over, fills the username and password and submits it to the
 //! form's action, then follows redirects until the flow reaches the client's
-//! redirect URI or stops on a page. IdP-specific profiles come later; the
-//! generic driver stays the fallback.
+//! redirect URI or stops on a page. A [`Profile`] adds what one IdP needs
+//! beyond that (node-oidc-provider's consent form, LemonLDAP::NG's error
+//! codes); the generic driver stays the fallback.
 
 use scraper::{Html, Selector};
 use url::Url;
@@ -76,6 +77,18 @@ impl LoginForm {
         out
     }
 
+    /// The request that submits `fields` as this form would.
+    #[must_use]
+    pub fn request(&self, fields: Vec<(String, String)>) -> Request {
+        if self.method == "post" {
+            Request::post_form(self.action.clone(), fields)
+        } else {
+            let mut u = self.action.clone();
+            u.query_pairs_mut().extend_pairs(fields);
+            Request::get(u)
+        }
+    }
+
     /// The hidden field that carries the anti-CSRF token, by name.
     #[must_use]
     pub fn csrf_field(&self) -> Option<&str> {
@@ -117,9 +130,7 @@ pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, Logi
                     continue;
                 }
                 "hidden" => hidden.push(name.to_owned()),
-                "text" | "email" | "tel"
-                    if username_field.is_none() && password_field.is_none() =>
-                {
+                "text" | "email" | "tel" if username_field.is_none() && password_field.is_none() => {
                     username_field = Some(name.to_owned());
                 }
                 "submit" | "button" | "image" | "reset" | "file" => continue,
@@ -135,23 +146,10 @@ pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, Logi
         let action = if raw_action.is_empty() || raw_action.starts_with('#') {
             page.clone()
         } else {
-            page.join(raw_action).map_err(|_| LoginError::BadAction {
-                action: raw_action.to_owned(),
-            })?
+            page.join(raw_action).map_err(|_| LoginError::BadAction { action: raw_action.to_owned() })?
         };
-        let method = form
-            .value()
-            .attr("method")
-            .unwrap_or("get")
-            .to_ascii_lowercase();
-        return Ok(Some(LoginForm {
-            action,
-            method,
-            fields,
-            username_field,
-            password_field,
-            hidden,
-        }));
+        let method = form.value().attr("method").unwrap_or("get").to_ascii_lowercase();
+        return Ok(Some(LoginForm { action, method, fields, username_field, password_field, hidden }));
     }
     Ok(None)
 }
@@ -164,10 +162,98 @@ pub fn page_error(html: &str) -> Option<String> {
         "#login-error, .error, .alert-error, .alert-danger, #input-error, #input-error-username, .message-error, [role=alert]",
     )
     .expect("static selector");
-    doc.select(&sel)
+    let text = doc
+        .select(&sel)
         .map(|e| e.text().collect::<Vec<_>>().join(" "))
         .map(|t| preview(&t, 160))
-        .find(|t| !t.is_empty())
+        .find(|t| !t.is_empty());
+    if text.is_some() {
+        return text;
+    }
+    // LemonLDAP::NG fills its messages in with JavaScript from a code.
+    let trmsg = Selector::parse("[trmsg]").expect("static selector");
+    doc.select(&trmsg)
+        .filter_map(|e| e.value().attr("trmsg"))
+        .find(|c| *c != "0")
+        .map(|c| format!("LemonLDAP::NG message code {c}{}", llng_message(c)))
+}
+
+fn llng_message(code: &str) -> &'static str {
+    match code {
+        "5" => " (wrong credentials)",
+        "24" => " (error)",
+        "81" => " (missing or expired form token)",
+        _ => "",
+    }
+}
+
+/// IdP-specific knowledge on top of the generic form driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Any IdP: submit the form with a password input.
+    Generic,
+    /// node-oidc-provider: login form, then a consent form (hidden
+    /// `prompt=consent`) that is submitted as it is.
+    NodeOidcProvider,
+    /// LemonLDAP::NG: the `lform` login form (one-time `token`, base64 `url`)
+    /// whose errors are `trmsg` codes.
+    LemonLdapNg,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "generic" => Ok(Self::Generic),
+            "node-oidc-provider" => Ok(Self::NodeOidcProvider),
+            "lemonldap-ng" => Ok(Self::LemonLdapNg),
+            other => Err(format!("unknown login profile {other:?} (known: generic, node-oidc-provider, lemonldap-ng)")),
+        }
+    }
+}
+
+/// A form with no password input that the profile submits as it is (a
+/// consent or confirmation step), if the page has one.
+#[must_use]
+pub fn consent_form(profile: Profile, html: &str, page: &Url) -> Option<LoginForm> {
+    if profile != Profile::NodeOidcProvider {
+        return None;
+    }
+    let doc = Html::parse_document(html);
+    let forms = Selector::parse("form").expect("static selector");
+    let inputs = Selector::parse("input").expect("static selector");
+    for form in doc.select(&forms) {
+        let mut fields = Vec::new();
+        let mut is_consent = false;
+        for input in form.select(&inputs) {
+            let el = input.value();
+            let Some(name) = el.attr("name") else { continue };
+            let kind = el.attr("type").unwrap_or("text").to_ascii_lowercase();
+            if kind == "password" {
+                return None;
+            }
+            if kind == "hidden" && name == "prompt" && el.attr("value") == Some("consent") {
+                is_consent = true;
+            }
+            if !matches!(kind.as_str(), "submit" | "button" | "image" | "reset") {
+                fields.push((name.to_owned(), el.attr("value").unwrap_or("").to_owned()));
+            }
+        }
+        if is_consent {
+            let raw = form.value().attr("action").unwrap_or("").trim();
+            let action = if raw.is_empty() { page.clone() } else { page.join(raw).ok()? };
+            let method = form.value().attr("method").unwrap_or("get").to_ascii_lowercase();
+            return Some(LoginForm {
+                action,
+                method,
+                fields,
+                username_field: None,
+                password_field: String::new(),
+                hidden: Vec::new(),
+            });
+        }
+    }
+    None
 }
 
 /// Credentials to log in with.
@@ -213,68 +299,61 @@ pub async fn drive(
     http: &HttpClient,
     start: Request,
     creds: &Credentials,
+    profile: Profile,
     tamper: Tamper,
     stop: &(dyn Fn(&Url) -> bool + Sync),
 ) -> Result<Outcome, LoginError> {
+    /// Forms one login may take (login, consent, a confirmation).
+    const MAX_FORMS: usize = 4;
     let mut submitted = false;
+    let mut forms = 0;
     let mut next = start;
     loop {
         let response = match http.follow(next, stop).await? {
             Followed::Stopped(url) => return Ok(Outcome::Redirected(url)),
             Followed::Page(r) => r,
         };
-        let is_html = response
-            .header("content-type")
-            .is_none_or(|c| c.contains("html"));
-        let form = if is_html {
-            find_login_form(&response.text(), &response.url)?
-        } else {
-            None
-        };
-        let Some(form) = form else {
-            return Ok(Outcome::Page {
-                response,
-                submitted,
-            });
-        };
-        if submitted {
+        let is_html = response.header("content-type").is_none_or(|c| c.contains("html"));
+        let text = if is_html { response.text() } else { String::new() };
+        let login_form = if is_html { find_login_form(&text, &response.url)? } else { None };
+        let form = match login_form {
             // The IdP showed the login form again: the login was refused.
-            return Ok(Outcome::Page {
-                response,
-                submitted,
-            });
-        }
+            Some(_) if submitted => return Ok(Outcome::Page { response, submitted }),
+            Some(form) => form,
+            None => match consent_form(profile, &text, &response.url) {
+                Some(consent) if submitted => {
+                    forms += 1;
+                    if forms > MAX_FORMS {
+                        return Err(LoginError::TooManyForms(MAX_FORMS));
+                    }
+                    next = consent.request(consent.fields.clone());
+                    continue;
+                }
+                _ => return Ok(Outcome::Page { response, submitted }),
+            },
+        };
+        forms += 1;
         let mut fields = form.fill(&creds.username, creds.password.expose());
         http.scrubber().register(creds.password.expose());
-        if tamper == Tamper::ForgedPost
-            && let Some(csrf) = form.csrf_field()
-        {
-            fields.retain(|(k, _)| k != csrf);
-        }
         submitted = true;
-        next = if form.method == "post" {
-            Request::post_form(form.action.clone(), fields)
-        } else {
-            let mut u = form.action.clone();
-            u.query_pairs_mut().extend_pairs(fields);
-            Request::get(u)
-        };
         if tamper == Tamper::ForgedPost {
             // A forged cross-site POST carries none of the victim's
-            // anti-CSRF state: send it from a fresh, cookie-less client.
+            // anti-CSRF state: no token field, and (SameSite) no cookies,
+            // so it is sent from a fresh, cookie-less client.
+            if let Some(csrf) = form.csrf_field() {
+                fields.retain(|(k, _)| k != csrf);
+            }
             let forged = HttpClient::new(http.scrubber().clone())?;
-            let response = match forged.follow(next, stop).await? {
-                Followed::Stopped(url) => return Ok(Outcome::Redirected(url)),
-                Followed::Page(r) => r,
-            };
+            let result = forged.follow(form.request(fields), stop).await;
             for ex in forged.exchanges() {
                 http.push_exchange(ex);
             }
-            return Ok(Outcome::Page {
-                response,
-                submitted,
+            return Ok(match result? {
+                Followed::Stopped(url) => Outcome::Redirected(url),
+                Followed::Page(response) => Outcome::Page { response, submitted },
             });
         }
+        next = form.request(fields);
     }
 }
 
@@ -297,10 +376,7 @@ mod tests {
     fn finds_the_password_form_and_resolves_the_action() {
         let page = Url::parse("https://idp.test/realms/r/auth?x=1").unwrap();
         let f = find_login_form(PAGE, &page).unwrap().unwrap();
-        assert_eq!(
-            f.action.as_str(),
-            "https://idp.test/login-actions/authenticate?session_code=a&execution=b"
-        );
+        assert_eq!(f.action.as_str(), "https://idp.test/login-actions/authenticate?session_code=a&execution=b");
         assert_eq!(f.method, "post");
         assert_eq!(f.username_field.as_deref(), Some("username"));
         assert_eq!(f.password_field, "password");
@@ -308,11 +384,7 @@ mod tests {
         let filled = f.fill("alice", "pw");
         assert!(filled.contains(&("request_id".into(), "r1".into())));
         assert!(filled.contains(&("username".into(), "alice".into())));
-        assert!(
-            !filled
-                .iter()
-                .any(|(k, _)| k == "rememberMe" || k == "login")
-        );
+        assert!(!filled.iter().any(|(k, _)| k == "rememberMe" || k == "login"));
     }
 
     #[test]
@@ -327,15 +399,8 @@ mod tests {
     #[test]
     fn no_password_form_is_none_and_errors_are_found() {
         let page = Url::parse("https://idp.test/").unwrap();
-        assert!(
-            find_login_form("<form><input name=q></form>", &page)
-                .unwrap()
-                .is_none()
-        );
+        assert!(find_login_form("<form><input name=q></form>", &page).unwrap().is_none());
         assert!(find_login_form("<<<not html", &page).unwrap().is_none());
-        assert_eq!(
-            page_error(r#"<p id="login-error">Invalid  username</p>"#).as_deref(),
-            Some("Invalid username")
-        );
+        assert_eq!(page_error(r#"<p id="login-error">Invalid  username</p>"#).as_deref(), Some("Invalid username"));
     }
 }

@@ -161,17 +161,13 @@ mod tests {
     #[test]
     fn callback_parsing_and_redirect_matching() {
         let sc = Scrubber::new();
-        let u = Url::parse("https://c.test/cb?code=abcdef123&state=s&iss=https%3A%2F%2Fop.test")
-            .unwrap();
+        let u = Url::parse("https://c.test/cb?code=abcdef123&state=s&iss=https%3A%2F%2Fop.test").unwrap();
         let cb = Callback::parse(&u, &sc);
         assert_eq!(cb.code.unwrap().expose(), "abcdef123");
         assert_eq!(cb.iss.as_deref(), Some("https://op.test"));
         assert!(!sc.scrub("x abcdef123").contains("abcdef123"));
         assert!(same_endpoint(&u, "https://c.test/cb"));
         assert!(!same_endpoint(&u, "https://c.test/cb/evil"));
-        assert!(!same_endpoint(
-            &Url::parse("https://c.test:8443/cb").unwrap(),
-            "https://c.test/cb"
-        ));
+        assert!(!same_endpoint(&Url::parse("https://c.test:8443/cb").unwrap(), "https://c.test/cb"));
     }
 }

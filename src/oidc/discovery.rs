@@ -64,12 +64,8 @@ pub struct Discovery {
 /// When the issuer is not an absolute URL.
 pub fn discovery_url(issuer: &str) -> Result<Url, DiscoveryError> {
     let trimmed = issuer.trim_end_matches('/');
-    Url::parse(&format!("{trimmed}/.well-known/openid-configuration")).map_err(|e| {
-        DiscoveryError::BadIssuer {
-            issuer: issuer.into(),
-            reason: e.to_string(),
-        }
-    })
+    Url::parse(&format!("{trimmed}/.well-known/openid-configuration"))
+        .map_err(|e| DiscoveryError::BadIssuer { issuer: issuer.into(), reason: e.to_string() })
 }
 
 impl Discovery {
@@ -80,9 +76,7 @@ impl Discovery {
     /// 200, or the body is not a JSON object.
     pub async fn fetch(http: &HttpClient, issuer: &str) -> Result<Self, DiscoveryError> {
         let url = discovery_url(issuer)?;
-        let resp = http
-            .send(Request::get(url.clone()).header("accept", "application/json"))
-            .await?;
+        let resp = http.send(Request::get(url.clone()).header("accept", "application/json")).await?;
         if resp.status != 200 {
             return Err(DiscoveryError::Status {
                 url: url.to_string(),
@@ -96,10 +90,7 @@ impl Discovery {
                 url: url.to_string(),
                 reason: format!("got a JSON {}", json_kind(&other)),
             }),
-            Err(reason) => Err(DiscoveryError::NotJson {
-                url: url.to_string(),
-                reason,
-            }),
+            Err(reason) => Err(DiscoveryError::NotJson { url: url.to_string(), reason }),
         }
     }
 
@@ -112,12 +103,7 @@ impl Discovery {
     /// A string-array member.
     #[must_use]
     pub fn list(&self, member: &str) -> Option<Vec<String>> {
-        self.doc.get(member)?.as_array().map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
+        self.doc.get(member)?.as_array().map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
     }
 
     /// An endpoint URL member.
@@ -125,10 +111,10 @@ impl Discovery {
     /// # Errors
     /// When it is missing, not a string, or not an absolute URL.
     pub fn endpoint(&self, member: &str) -> Result<Url, DiscoveryError> {
-        let raw = self.doc.get(member).ok_or_else(|| DiscoveryError::Member {
-            member: member.into(),
-            reason: "missing".into(),
-        })?;
+        let raw = self
+            .doc
+            .get(member)
+            .ok_or_else(|| DiscoveryError::Member { member: member.into(), reason: "missing".into() })?;
         let s = raw.as_str().ok_or_else(|| DiscoveryError::Member {
             member: member.into(),
             reason: format!("a JSON {}, not a string", json_kind(raw)),
@@ -160,9 +146,7 @@ mod tests {
     #[test]
     fn discovery_url_strips_trailing_slash() {
         assert_eq!(
-            discovery_url("https://idp.test/realms/r/")
-                .unwrap()
-                .as_str(),
+            discovery_url("https://idp.test/realms/r/").unwrap().as_str(),
             "https://idp.test/realms/r/.well-known/openid-configuration"
         );
         assert!(discovery_url("not a url").is_err());
@@ -187,39 +171,21 @@ mod tests {
     #[tokio::test]
     async fn hostile_discovery_answers_are_clear_errors() {
         let http = HttpClient::new(crate::secret::Scrubber::new()).unwrap();
-        let html = serve("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html>login</html>").await;
-        let e = Discovery::fetch(&http, &html)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("did not return a JSON object") && e.contains(&html),
-            "{e}"
-        );
-        let array = serve(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[1]",
-        )
-        .await;
-        let e = Discovery::fetch(&http, &array)
-            .await
-            .unwrap_err()
-            .to_string();
+        let html =
+            serve("HTTP/1.1 200 OK\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html>login</html>").await;
+        let e = Discovery::fetch(&http, &html).await.unwrap_err().to_string();
+        assert!(e.contains("did not return a JSON object") && e.contains(&html), "{e}");
+        let array = serve("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n[1]").await;
+        let e = Discovery::fetch(&http, &array).await.unwrap_err().to_string();
         assert!(e.contains("JSON array"), "{e}");
-        let missing =
-            serve("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
-        let e = Discovery::fetch(&http, &missing)
-            .await
-            .unwrap_err()
-            .to_string();
+        let missing = serve("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+        let e = Discovery::fetch(&http, &missing).await.unwrap_err().to_string();
         assert!(e.contains("404"), "{e}");
         let gone = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             format!("http://{}", l.local_addr().unwrap())
         };
-        let e = Discovery::fetch(&http, &gone)
-            .await
-            .unwrap_err()
-            .to_string();
+        let e = Discovery::fetch(&http, &gone).await.unwrap_err().to_string();
         assert!(e.contains("cannot connect") && e.contains(&gone), "{e}");
     }
 
@@ -227,23 +193,10 @@ mod tests {
     fn endpoint_reports_missing_and_wrong_type() {
         let d = Discovery {
             url: Url::parse("https://i.test/.well-known/openid-configuration").unwrap(),
-            doc: serde_json::from_str(
-                r#"{"token_endpoint": 5, "jwks_uri": "https://i.test/jwks"}"#,
-            )
-            .unwrap(),
+            doc: serde_json::from_str(r#"{"token_endpoint": 5, "jwks_uri": "https://i.test/jwks"}"#).unwrap(),
         };
         assert!(d.endpoint("jwks_uri").is_ok());
-        assert!(
-            d.endpoint("token_endpoint")
-                .unwrap_err()
-                .to_string()
-                .contains("number")
-        );
-        assert!(
-            d.endpoint("userinfo_endpoint")
-                .unwrap_err()
-                .to_string()
-                .contains("missing")
-        );
+        assert!(d.endpoint("token_endpoint").unwrap_err().to_string().contains("number"));
+        assert!(d.endpoint("userinfo_endpoint").unwrap_err().to_string().contains("missing"));
     }
 }

@@ -81,12 +81,8 @@ pub struct Jwks {
 }
 
 /// Private or symmetric members per key type (RFC 7518 6.2.2, 6.3.2, 6.4).
-const PRIVATE_MEMBERS: &[(&str, &[&str])] = &[
-    ("RSA", &["d", "p", "q", "dp", "dq", "qi", "oth"]),
-    ("EC", &["d"]),
-    ("OKP", &["d"]),
-    ("oct", &["k"]),
-];
+const PRIVATE_MEMBERS: &[(&str, &[&str])] =
+    &[("RSA", &["d", "p", "q", "dp", "dq", "qi", "oth"]), ("EC", &["d"]), ("OKP", &["d"]), ("oct", &["k"])];
 
 impl Jwks {
     /// Fetches a JWKS.
@@ -102,14 +98,8 @@ impl Jwks {
                 body: preview(&resp.text(), 120),
             });
         }
-        let v = resp.json().map_err(|reason| JwksError::NotJwks {
-            url: url.to_string(),
-            reason,
-        })?;
-        Self::from_value(&v).map_err(|reason| JwksError::NotJwks {
-            url: url.to_string(),
-            reason,
-        })
+        let v = resp.json().map_err(|reason| JwksError::NotJwks { url: url.to_string(), reason })?;
+        Self::from_value(&v).map_err(|reason| JwksError::NotJwks { url: url.to_string(), reason })
     }
 
     /// Reads a JWK Set document.
@@ -117,10 +107,7 @@ impl Jwks {
     /// # Errors
     /// When it has no `keys` array of objects.
     pub fn from_value(v: &Value) -> Result<Self, String> {
-        let keys = v
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| "no \"keys\" array".to_owned())?;
+        let keys = v.get("keys").and_then(Value::as_array).ok_or_else(|| "no \"keys\" array".to_owned())?;
         if let Some(bad) = keys.iter().position(|k| !k.is_object()) {
             return Err(format!("keys[{bad}] is not an object"));
         }
@@ -130,15 +117,7 @@ impl Jwks {
     /// Kids of every key, in order (`-` for a key without one).
     #[must_use]
     pub fn kids(&self) -> Vec<String> {
-        self.keys
-            .iter()
-            .map(|k| {
-                k.get("kid")
-                    .and_then(Value::as_str)
-                    .unwrap_or("-")
-                    .to_owned()
-            })
-            .collect()
+        self.keys.iter().map(|k| k.get("kid").and_then(Value::as_str).unwrap_or("-").to_owned()).collect()
     }
 
     /// For each key that carries private or symmetric material: its kid and
@@ -148,18 +127,10 @@ impl Jwks {
         let mut found = Vec::new();
         for k in &self.keys {
             let kty = k.get("kty").and_then(Value::as_str).unwrap_or("");
-            let kid = k
-                .get("kid")
-                .and_then(Value::as_str)
-                .unwrap_or("-")
-                .to_owned();
+            let kid = k.get("kid").and_then(Value::as_str).unwrap_or("-").to_owned();
             for (t, members) in PRIVATE_MEMBERS {
                 if *t == kty {
-                    let present: Vec<&'static str> = members
-                        .iter()
-                        .copied()
-                        .filter(|m| k.get(*m).is_some())
-                        .collect();
+                    let present: Vec<&'static str> = members.iter().copied().filter(|m| k.get(*m).is_some()).collect();
                     if !present.is_empty() {
                         found.push((kid.clone(), present));
                     }
@@ -178,10 +149,7 @@ impl Jwks {
                 *seen.entry(kid.to_owned()).or_default() += 1;
             }
         }
-        seen.into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|(k, _)| k)
-            .collect()
+        seen.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k).collect()
     }
 
     /// The verification key for a JWS with `kty` (from its alg) and `kid`.
@@ -193,18 +161,12 @@ impl Jwks {
             .keys
             .iter()
             .filter(|k| k.get("kty").and_then(Value::as_str) == Some(kty))
-            .filter(|k| {
-                k.get("use")
-                    .and_then(Value::as_str)
-                    .is_none_or(|u| u == "sig")
-            })
+            .filter(|k| k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig"))
             .collect();
         let chosen = match kid {
             Some(kid) => {
-                let with_kid: Vec<&&Value> = fitting
-                    .iter()
-                    .filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
-                    .collect();
+                let with_kid: Vec<&&Value> =
+                    fitting.iter().filter(|k| k.get("kid").and_then(Value::as_str) == Some(kid)).collect();
                 match with_kid.len() {
                     0 => {
                         return Err(JwksError::UnknownKid {
@@ -215,11 +177,7 @@ impl Jwks {
                     }
                     1 => *with_kid[0],
                     n => {
-                        return Err(JwksError::AmbiguousKid {
-                            kid: kid.into(),
-                            kty: kty.into(),
-                            count: n,
-                        });
+                        return Err(JwksError::AmbiguousKid { kid: kid.into(), kty: kty.into(), count: n });
                     }
                 }
             }
@@ -233,10 +191,7 @@ impl Jwks {
                     });
                 }
                 n => {
-                    return Err(JwksError::KidRequired {
-                        kty: kty.into(),
-                        count: n,
-                    });
+                    return Err(JwksError::KidRequired { kty: kty.into(), count: n });
                 }
             },
         };
@@ -245,43 +200,26 @@ impl Jwks {
 }
 
 fn decoding_key(jwk: &Value, kty: &str) -> Result<DecodingKey, JwksError> {
-    let kid = jwk
-        .get("kid")
-        .and_then(Value::as_str)
-        .unwrap_or("-")
-        .to_owned();
+    let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("-").to_owned();
     let member = |m: &str| {
-        jwk.get(m)
-            .and_then(Value::as_str)
-            .ok_or_else(|| JwksError::BadKey {
-                kid: kid.clone(),
-                kty: kty.into(),
-                reason: format!("member {m:?} missing or not a string"),
-            })
+        jwk.get(m).and_then(Value::as_str).ok_or_else(|| JwksError::BadKey {
+            kid: kid.clone(),
+            kty: kty.into(),
+            reason: format!("member {m:?} missing or not a string"),
+        })
     };
-    let bad = |e: jsonwebtoken::errors::Error| JwksError::BadKey {
-        kid: kid.clone(),
-        kty: kty.into(),
-        reason: e.to_string(),
-    };
+    let bad =
+        |e: jsonwebtoken::errors::Error| JwksError::BadKey { kid: kid.clone(), kty: kty.into(), reason: e.to_string() };
     match kty {
         "RSA" => DecodingKey::from_rsa_components(member("n")?, member("e")?).map_err(bad),
         "EC" => {
             let crv = member("crv")?;
             if crv != "P-256" && crv != "P-384" {
-                return Err(JwksError::BadKey {
-                    kid,
-                    kty: kty.into(),
-                    reason: format!("unsupported curve {crv}"),
-                });
+                return Err(JwksError::BadKey { kid, kty: kty.into(), reason: format!("unsupported curve {crv}") });
             }
             DecodingKey::from_ec_components(member("x")?, member("y")?).map_err(bad)
         }
-        other => Err(JwksError::BadKey {
-            kid,
-            kty: other.into(),
-            reason: "unsupported key type".into(),
-        }),
+        other => Err(JwksError::BadKey { kid, kty: other.into(), reason: "unsupported key type".into() }),
     }
 }
 
@@ -298,10 +236,7 @@ mod tests {
         ]}))
         .unwrap();
         let p = j.private_material();
-        assert_eq!(
-            p,
-            vec![("a".to_owned(), vec!["d"]), ("h".to_owned(), vec!["k"])]
-        );
+        assert_eq!(p, vec![("a".to_owned(), vec!["d"]), ("h".to_owned(), vec!["k"])]);
         assert_eq!(j.duplicate_kids(), vec!["a".to_owned()]);
     }
 
@@ -312,18 +247,9 @@ mod tests {
             {"kty":"RSA","kid":"r2","n":"AQAB","e":"AQAB"}
         ]}))
         .unwrap();
-        assert!(matches!(
-            j.key_for("RSA", Some("zz")),
-            Err(JwksError::UnknownKid { .. })
-        ));
-        assert!(matches!(
-            j.key_for("RSA", None),
-            Err(JwksError::KidRequired { count: 2, .. })
-        ));
-        assert!(matches!(
-            j.key_for("EC", Some("r1")),
-            Err(JwksError::UnknownKid { .. })
-        ));
+        assert!(matches!(j.key_for("RSA", Some("zz")), Err(JwksError::UnknownKid { .. })));
+        assert!(matches!(j.key_for("RSA", None), Err(JwksError::KidRequired { count: 2, .. })));
+        assert!(matches!(j.key_for("EC", Some("r1")), Err(JwksError::UnknownKid { .. })));
         assert!(Jwks::from_value(&serde_json::json!({"nokeys":1})).is_err());
         assert!(Jwks::from_value(&serde_json::json!({"keys":[1]})).is_err());
     }

@@ -25,9 +25,7 @@ pub enum JwtError {
     #[error("malformed JWT: {0}")]
     Malformed(String),
     /// `alg` is `none`.
-    #[error(
-        "the token is unsigned (alg \"none\"); OpenID Connect Core 2 requires ID tokens to be signed with JWS"
-    )]
+    #[error("the token is unsigned (alg \"none\"); OpenID Connect Core 2 requires ID tokens to be signed with JWS")]
     Unsigned,
     /// An HMAC alg where only asymmetric keys from the JWKS are acceptable.
     #[error(
@@ -89,10 +87,7 @@ pub struct Jwt {
 
 impl std::fmt::Debug for Jwt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jwt")
-            .field("header", &self.header)
-            .field("claims", &"[redacted]")
-            .finish()
+        f.debug_struct("Jwt").field("header", &self.header).field("claims", &"[redacted]").finish()
     }
 }
 
@@ -102,9 +97,7 @@ fn decode_part(part: &str, what: &str) -> Result<Map<String, Value>, JwtError> {
         .map_err(|e| JwtError::Malformed(format!("the {what} is not base64url: {e}")))?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(JwtError::Malformed(format!(
-            "the {what} is not a JSON object"
-        ))),
+        Ok(_) => Err(JwtError::Malformed(format!("the {what} is not a JSON object"))),
         Err(e) => Err(JwtError::Malformed(format!("the {what} is not JSON: {e}"))),
     }
 }
@@ -142,12 +135,7 @@ impl Jwt {
         }
         let header = decode_part(parts[0], "header")?;
         let claims = decode_part(parts[1], "payload")?;
-        Ok(Self {
-            header,
-            claims,
-            signing_input: format!("{}.{}", parts[0], parts[1]),
-            signature: parts[2].to_owned(),
-        })
+        Ok(Self { header, claims, signing_input: format!("{}.{}", parts[0], parts[1]), signature: parts[2].to_owned() })
     }
 
     /// Parses the token inside a [`Secret`].
@@ -182,72 +170,40 @@ impl Jwt {
     /// # Errors
     /// `Unsigned` for alg none, `Symmetric` for HS*, `AlgNotAllowed`, key
     /// lookup errors, or `BadSignature`.
-    pub fn verify_signature(
-        &self,
-        jwks: &Jwks,
-        allowed: &[Algorithm],
-    ) -> Result<Algorithm, JwtError> {
+    pub fn verify_signature(&self, jwks: &Jwks, allowed: &[Algorithm]) -> Result<Algorithm, JwtError> {
         let alg_name = self.alg();
         if alg_name.eq_ignore_ascii_case("none") || alg_name.is_empty() {
             return Err(JwtError::Unsigned);
         }
         if alg_name.starts_with("HS") {
-            return Err(JwtError::Symmetric {
-                alg: alg_name.into(),
-            });
+            return Err(JwtError::Symmetric { alg: alg_name.into() });
         }
-        let allowed_names = || {
-            allowed
-                .iter()
-                .map(|a| format!("{a:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let alg: Algorithm = alg_name.parse().map_err(|_| JwtError::AlgNotAllowed {
-            alg: alg_name.into(),
-            allowed: allowed_names(),
-        })?;
+        let allowed_names = || allowed.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ");
+        let alg: Algorithm =
+            alg_name.parse().map_err(|_| JwtError::AlgNotAllowed { alg: alg_name.into(), allowed: allowed_names() })?;
         if !allowed.contains(&alg) {
-            return Err(JwtError::AlgNotAllowed {
-                alg: alg_name.into(),
-                allowed: allowed_names(),
-            });
+            return Err(JwtError::AlgNotAllowed { alg: alg_name.into(), allowed: allowed_names() });
         }
         let key = jwks.key_for(kty_for(alg), self.kid())?;
-        let ok =
-            jsonwebtoken::crypto::verify(&self.signature, self.signing_input.as_bytes(), &key, alg)
-                .map_err(|e| {
-                    JwtError::Malformed(format!("the signature cannot be checked: {e}"))
-                })?;
+        let ok = jsonwebtoken::crypto::verify(&self.signature, self.signing_input.as_bytes(), &key, alg)
+            .map_err(|e| JwtError::Malformed(format!("the signature cannot be checked: {e}")))?;
         if ok {
             Ok(alg)
         } else {
-            Err(JwtError::BadSignature {
-                alg: alg_name.into(),
-                kid: self.kid().unwrap_or("-").into(),
-            })
+            Err(JwtError::BadSignature { alg: alg_name.into(), kid: self.kid().unwrap_or("-").into() })
         }
     }
 
     fn num(&self, claim: &'static str) -> Result<i64, JwtError> {
         match self.claims.get(claim) {
-            None => Err(JwtError::Claim {
-                claim,
-                problem: "missing".into(),
-            }),
+            None => Err(JwtError::Claim { claim, problem: "missing".into() }),
             Some(Value::Number(n)) => n
                 .as_i64()
                 .or_else(|| n.as_f64().map(|f| f as i64))
-                .ok_or_else(|| JwtError::Claim {
-                    claim,
-                    problem: format!("not a usable number ({n})"),
-                }),
+                .ok_or_else(|| JwtError::Claim { claim, problem: format!("not a usable number ({n})") }),
             Some(other) => Err(JwtError::Claim {
                 claim,
-                problem: format!(
-                    "a JSON {}, not a NumericDate",
-                    super::discovery::json_kind(other)
-                ),
+                problem: format!("a JSON {}, not a NumericDate", super::discovery::json_kind(other)),
             }),
         }
     }
@@ -259,15 +215,8 @@ impl Jwt {
     pub fn check_iss(&self, issuer: &str) -> Result<(), JwtError> {
         match self.claims.get("iss") {
             Some(Value::String(s)) if s == issuer => Ok(()),
-            Some(v) => Err(JwtError::Mismatch {
-                claim: "iss",
-                expected: format!("{issuer:?}"),
-                found: v.to_string(),
-            }),
-            None => Err(JwtError::Claim {
-                claim: "iss",
-                problem: "missing".into(),
-            }),
+            Some(v) => Err(JwtError::Mismatch { claim: "iss", expected: format!("{issuer:?}"), found: v.to_string() }),
+            None => Err(JwtError::Claim { claim: "iss", problem: "missing".into() }),
         }
     }
 
@@ -279,25 +228,15 @@ impl Jwt {
     pub fn check_aud(&self, client_id: &str) -> Result<(), JwtError> {
         let auds: Vec<String> = match self.claims.get("aud") {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
             Some(other) => {
                 return Err(JwtError::Claim {
                     claim: "aud",
-                    problem: format!(
-                        "a JSON {}, not a string or array",
-                        super::discovery::json_kind(other)
-                    ),
+                    problem: format!("a JSON {}, not a string or array", super::discovery::json_kind(other)),
                 });
             }
             None => {
-                return Err(JwtError::Claim {
-                    claim: "aud",
-                    problem: "missing".into(),
-                });
+                return Err(JwtError::Claim { claim: "aud", problem: "missing".into() });
             }
         };
         if !auds.iter().any(|a| a == client_id) {
@@ -386,10 +325,7 @@ impl Jwt {
                 expected: "the value sent in the authorization request".into(),
                 found: "a different value".into(),
             }),
-            None => Err(JwtError::Claim {
-                claim: "nonce",
-                problem: "missing although a nonce was sent".into(),
-            }),
+            None => Err(JwtError::Claim { claim: "nonce", problem: "missing although a nonce was sent".into() }),
         }
     }
 
@@ -403,33 +339,21 @@ impl Jwt {
             match self.claims.get(claim) {
                 Some(Value::String(_)) => {}
                 Some(_) => {
-                    return Err(JwtError::Claim {
-                        claim,
-                        problem: "not a string".into(),
-                    });
+                    return Err(JwtError::Claim { claim, problem: "not a string".into() });
                 }
                 None => {
-                    return Err(JwtError::Claim {
-                        claim,
-                        problem: "missing".into(),
-                    });
+                    return Err(JwtError::Claim { claim, problem: "missing".into() });
                 }
             }
         }
         if !self.claims.contains_key("aud") {
-            return Err(JwtError::Claim {
-                claim: "aud",
-                problem: "missing".into(),
-            });
+            return Err(JwtError::Claim { claim: "aud", problem: "missing".into() });
         }
         self.num("exp")?;
         self.num("iat")?;
         let sub = self.str_claim("sub").unwrap_or_default();
         if sub.is_empty() || sub.len() > 255 || !sub.is_ascii() {
-            return Err(JwtError::Claim {
-                claim: "sub",
-                problem: "not 1 to 255 ASCII characters".into(),
-            });
+            return Err(JwtError::Claim { claim: "sub", problem: "not 1 to 255 ASCII characters".into() });
         }
         Ok(())
     }
@@ -442,19 +366,15 @@ impl Jwt {
     pub fn check_at_hash(&self, access_token: &str, required: bool) -> Result<(), JwtError> {
         let Some(found) = self.claims.get("at_hash") else {
             return if required {
-                Err(JwtError::Claim {
-                    claim: "at_hash",
-                    problem: "missing".into(),
-                })
+                Err(JwtError::Claim { claim: "at_hash", problem: "missing".into() })
             } else {
                 Ok(())
             };
         };
-        let expected =
-            left_half_hash(self.alg(), access_token.as_bytes()).ok_or_else(|| JwtError::Claim {
-                claim: "at_hash",
-                problem: format!("not checkable for alg {:?}", self.alg()),
-            })?;
+        let expected = left_half_hash(self.alg(), access_token.as_bytes()).ok_or_else(|| JwtError::Claim {
+            claim: "at_hash",
+            problem: format!("not checkable for alg {:?}", self.alg()),
+        })?;
         if found.as_str() == Some(expected.as_str()) {
             Ok(())
         } else {
@@ -501,11 +421,7 @@ pub struct IdTokenExpectations {
 ///
 /// # Errors
 /// The first rule that fails.
-pub fn verify_id_token(
-    token: &str,
-    jwks: &Jwks,
-    exp: &IdTokenExpectations,
-) -> Result<Jwt, JwtError> {
+pub fn verify_id_token(token: &str, jwks: &Jwks, exp: &IdTokenExpectations) -> Result<Jwt, JwtError> {
     let jwt = Jwt::parse(token)?;
     jwt.verify_signature(jwks, &exp.algs)?;
     jwt.check_required_claims()?;
@@ -530,11 +446,7 @@ mod tests {
     use jsonwebtoken::{EncodingKey, Header, jwk::Jwk};
 
     fn key(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/fixtures/keys/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
+        std::fs::read(format!("{}/fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
     }
 
     fn rsa() -> EncodingKey {
@@ -542,13 +454,10 @@ mod tests {
     }
 
     fn jwks() -> Jwks {
-        let mut rsa_jwk =
-            serde_json::to_value(Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap())
-                .unwrap();
+        let mut rsa_jwk = serde_json::to_value(Jwk::from_encoding_key(&rsa(), Algorithm::RS256).unwrap()).unwrap();
         rsa_jwk["kid"] = "r1".into();
         let ec = EncodingKey::from_ec_pem(&key("es256.pem")).unwrap();
-        let mut ec_jwk =
-            serde_json::to_value(Jwk::from_encoding_key(&ec, Algorithm::ES256).unwrap()).unwrap();
+        let mut ec_jwk = serde_json::to_value(Jwk::from_encoding_key(&ec, Algorithm::ES256).unwrap()).unwrap();
         ec_jwk["kid"] = "e1".into();
         Jwks::from_value(&serde_json::json!({ "keys": [rsa_jwk, ec_jwk] })).unwrap()
     }
@@ -601,12 +510,7 @@ mod tests {
 
     #[test]
     fn hs256_keyed_with_public_key_is_refused() {
-        let t = sign(
-            &claims(),
-            Algorithm::HS256,
-            "r1",
-            &EncodingKey::from_secret(b"public key text"),
-        );
+        let t = sign(&claims(), Algorithm::HS256, "r1", &EncodingKey::from_secret(b"public key text"));
         let err = verify_id_token(&t, &jwks(), &expectations()).unwrap_err();
         assert!(matches!(err, JwtError::Symmetric { .. }), "{err}");
     }
@@ -618,10 +522,7 @@ mod tests {
         let err = verify_id_token(&t, &jwks(), &expectations()).unwrap_err();
         assert!(matches!(err, JwtError::BadSignature { .. }), "{err}");
         let t = sign(&claims(), Algorithm::RS256, "unknown", &rsa());
-        assert!(matches!(
-            verify_id_token(&t, &jwks(), &expectations()),
-            Err(JwtError::Key(_))
-        ));
+        assert!(matches!(verify_id_token(&t, &jwks(), &expectations()), Err(JwtError::Key(_))));
     }
 
     #[test]
@@ -646,30 +547,13 @@ mod tests {
         let mut c = claims();
         c.as_object_mut().unwrap().remove("iat");
         let t = sign(&c, Algorithm::RS256, "r1", &rsa());
-        assert!(
-            verify_id_token(&t, &jwks(), &expectations())
-                .unwrap_err()
-                .to_string()
-                .contains("iat")
-        );
+        assert!(verify_id_token(&t, &jwks(), &expectations()).unwrap_err().to_string().contains("iat"));
     }
 
     #[test]
     fn malformed_tokens_are_errors_not_panics() {
-        for bad in [
-            "",
-            "a",
-            "a.b",
-            "a.b.c.d",
-            "!!!.e30.",
-            "e30.!!!.",
-            "W10.e30.",
-            &"x".repeat(MAX_JWT_LEN + 1),
-        ] {
-            assert!(
-                matches!(Jwt::parse(bad), Err(JwtError::Malformed(_))),
-                "{bad:.20}"
-            );
+        for bad in ["", "a", "a.b", "a.b.c.d", "!!!.e30.", "e30.!!!.", "W10.e30.", &"x".repeat(MAX_JWT_LEN + 1)] {
+            assert!(matches!(Jwt::parse(bad), Err(JwtError::Malformed(_))), "{bad:.20}");
         }
     }
 }

@@ -23,10 +23,7 @@ impl Pkce {
     /// The pair for a given verifier.
     #[must_use]
     pub fn from_verifier(verifier: &str) -> Self {
-        Self {
-            verifier: Secret::new(verifier),
-            challenge: s256(verifier),
-        }
+        Self { verifier: Secret::new(verifier), challenge: s256(verifier) }
     }
 }
 
@@ -42,10 +39,7 @@ mod tests {
 
     #[test]
     fn rfc7636_appendix_b_vector() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
+        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]
@@ -53,10 +47,7 @@ mod tests {
         let p = Pkce::generate();
         let v = p.verifier.expose();
         assert!((43..=128).contains(&v.len()));
-        assert!(
-            v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
-        );
+        assert!(v.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c)));
         assert_eq!(p.challenge, s256(v));
     }
 }

@@ -40,9 +40,7 @@ impl ClientAuth {
     #[must_use]
     pub fn apply(&self, url: Url, mut form: Vec<(String, String)>) -> Request {
         match self {
-            Self::Basic { client_id, secret } => {
-                Request::post_form(url, form).basic_auth(client_id, secret.expose())
-            }
+            Self::Basic { client_id, secret } => Request::post_form(url, form).basic_auth(client_id, secret.expose()),
             Self::Post { client_id, secret } => {
                 form.push(("client_id".into(), client_id.clone()));
                 form.push(("client_secret".into(), secret.expose().to_owned()));
@@ -121,8 +119,7 @@ impl TokenSet {
                 Secret::new(t)
             })
         };
-        let access_token =
-            secret("access_token").ok_or("no access_token string in the token response")?;
+        let access_token = secret("access_token").ok_or("no access_token string in the token response")?;
         let token_type = s("token_type").ok_or("no token_type string in the token response")?;
         Ok(Self {
             access_token,
@@ -151,12 +148,7 @@ pub async fn post(
             http.scrubber().register(v);
         }
     }
-    let response = http
-        .send(
-            auth.apply(endpoint, form)
-                .header("accept", "application/json"),
-        )
-        .await?;
+    let response = http.send(auth.apply(endpoint, form).header("accept", "application/json")).await?;
     let json = serde_json::from_slice::<Value>(&response.body).ok();
     if let Some(Value::Object(m)) = &json {
         for (k, v) in m {
@@ -171,8 +163,5 @@ pub async fn post(
 /// Builds a form from string pairs.
 #[must_use]
 pub fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
 }

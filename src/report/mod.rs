@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cucumber::event::{
-    self, Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError,
-};
+use cucumber::event::{self, Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError};
 use cucumber::{Event, World, Writer, gherkin, parser};
 
 use crate::secret::Scrubber;
@@ -47,6 +45,10 @@ pub struct CheckResult {
     pub message: Option<String>,
     /// Wall time of the scenario.
     pub duration_ms: u128,
+    /// The verdict after the target's known deviations.
+    pub verdict: Verdict,
+    /// Why the target is known to fail it, if it is listed.
+    pub expected_reason: Option<String>,
 }
 
 /// An `io::Write` into shared memory.
@@ -63,10 +65,7 @@ impl SharedBuf {
 
 impl std::io::Write for SharedBuf {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -82,6 +81,7 @@ struct Progress {
 
 /// Collects one result per scenario and prints a console line for each.
 pub struct Collector {
+    expected: HashMap<String, String>,
     results: Arc<Mutex<Vec<CheckResult>>>,
     running: HashMap<(String, usize), Progress>,
     scrubber: Scrubber,
@@ -106,63 +106,30 @@ impl Results {
     /// Feature files cucumber could not parse.
     #[must_use]
     pub fn parse_errors(&self) -> Vec<String> {
-        self.parse_errors
-            .lock()
-            .map(|r| r.clone())
-            .unwrap_or_default()
+        self.parse_errors.lock().map(|r| r.clone()).unwrap_or_default()
     }
 }
 
 impl Collector {
     /// A collector printing to stdout when `console` is set.
     #[must_use]
-    pub fn new(scrubber: Scrubber, console: bool) -> (Self, Results) {
+    /// `expected` maps check ids the target is known to fail to the reason.
+    pub fn new(scrubber: Scrubber, console: bool, expected: HashMap<String, String>) -> (Self, Results) {
         let results = Arc::default();
         let parse_errors = Arc::default();
-        let handle = Results {
-            results: Arc::clone(&results),
-            parse_errors: Arc::clone(&parse_errors),
-        };
-        (
-            Self {
-                results,
-                running: HashMap::new(),
-                scrubber,
-                console,
-                parse_errors,
-            },
-            handle,
-        )
+        let handle = Results { results: Arc::clone(&results), parse_errors: Arc::clone(&parse_errors) };
+        (Self { expected, results, running: HashMap::new(), scrubber, console, parse_errors }, handle)
     }
 
     fn key(feature: &gherkin::Feature, sc: &gherkin::Scenario) -> (String, usize) {
-        (
-            feature
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-            sc.position.line,
-        )
+        (feature.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), sc.position.line)
     }
 
-    fn on_scenario<W>(
-        &mut self,
-        feature: &gherkin::Feature,
-        sc: &gherkin::Scenario,
-        ev: &RetryableScenario<W>,
-    ) {
+    fn on_scenario<W>(&mut self, feature: &gherkin::Feature, sc: &gherkin::Scenario, ev: &RetryableScenario<W>) {
         let key = Self::key(feature, sc);
         match &ev.event {
             Scenario::Started => {
-                self.running.insert(
-                    key,
-                    Progress {
-                        started: Instant::now(),
-                        failure: None,
-                        not_run: None,
-                    },
-                );
+                self.running.insert(key, Progress { started: Instant::now(), failure: None, not_run: None });
             }
             Scenario::Step(step, st) | Scenario::Background(step, st) => {
                 let Some(p) = self.running.get_mut(&key) else {
@@ -170,12 +137,7 @@ impl Collector {
                 };
                 match st {
                     Step::Failed(_, _, _, err) if p.failure.is_none() => {
-                        p.failure = Some(format!(
-                            "{} {}\n{}",
-                            step.keyword.trim(),
-                            step.value,
-                            step_error(err)
-                        ));
+                        p.failure = Some(format!("{} {}\n{}", step.keyword.trim(), step.value, step_error(err)));
                     }
                     Step::Skipped if p.not_run.is_none() => {
                         p.not_run = Some(format!(
@@ -189,9 +151,7 @@ impl Collector {
             }
             Scenario::Hook(_, event::Hook::Failed(_, info)) => {
                 if let Some(p) = self.running.get_mut(&key) {
-                    p.failure.get_or_insert_with(|| {
-                        format!("scenario set-up failed: {}", panic_text(info))
-                    });
+                    p.failure.get_or_insert_with(|| format!("scenario set-up failed: {}", panic_text(info)));
                 }
             }
             Scenario::Finished => {
@@ -210,20 +170,19 @@ impl Collector {
                     };
                     self.scrubber.scrub(&m)
                 });
-                let tag = |prefix: &str| {
-                    sc.tags
-                        .iter()
-                        .find_map(|t| t.strip_prefix(prefix))
-                        .map(str::to_owned)
-                };
+                let tag = |prefix: &str| sc.tags.iter().find_map(|t| t.strip_prefix(prefix)).map(str::to_owned);
                 let level = sc
                     .tags
                     .iter()
                     .find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY"))
                     .cloned()
                     .unwrap_or_default();
+                let id = tag("check:").unwrap_or_else(|| sc.name.clone());
+                let expected_reason = self.expected.get(&id).cloned();
                 let result = CheckResult {
-                    id: tag("check:").unwrap_or_else(|| sc.name.clone()),
+                    verdict: Verdict::of(status, expected_reason.is_some()),
+                    expected_reason,
+                    id,
                     level,
                     title: sc.name.clone(),
                     feature: key.0,
@@ -245,18 +204,11 @@ impl Collector {
 
 /// `breaks RFC6749-4.1.2 (MUST): <the quoted sentence>` for a failed check.
 fn spec_line(sc: &gherkin::Scenario) -> Option<String> {
-    let specs: Vec<&str> = sc
-        .tags
-        .iter()
-        .filter_map(|t| t.strip_prefix("spec:"))
-        .collect();
+    let specs: Vec<&str> = sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).collect();
     if specs.is_empty() {
         return None;
     }
-    let level = sc
-        .tags
-        .iter()
-        .find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY"));
+    let level = sc.tags.iter().find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY"));
     let level = level.map(|l| format!(" ({l})")).unwrap_or_default();
     let sentence = sc
         .description
@@ -267,13 +219,23 @@ fn spec_line(sc: &gherkin::Scenario) -> Option<String> {
 }
 
 fn print_line(r: &CheckResult) {
-    let mark = match r.status {
-        Status::Passed => "PASS",
-        Status::Failed => "FAIL",
-        Status::NotRun => "NOT RUN",
+    let mark = match r.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::ExpectedFail => "XFAIL",
+        Verdict::UnexpectedPass => "XPASS",
+        Verdict::NotRun => "NOT RUN",
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "  {mark:<7} {:<16} {:<6} {}", r.id, r.level, r.title);
+    if let Some(reason) = &r.expected_reason {
+        let note = if r.verdict == Verdict::UnexpectedPass {
+            "listed in expected.toml but passed; remove the entry"
+        } else {
+            "known deviation"
+        };
+        let _ = writeln!(out, "          {note}: {reason}");
+    }
     if let Some(m) = &r.message {
         for line in m.lines() {
             let _ = writeln!(out, "          {line}");
@@ -310,9 +272,7 @@ impl<W: World> Writer<W> for Collector {
             }
             Ok(ev) => match &ev.value {
                 Cucumber::Feature(f, Feature::Scenario(sc, rs)) => self.on_scenario(f, sc, rs),
-                Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, rs))) => {
-                    self.on_scenario(f, sc, rs)
-                }
+                Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, rs))) => self.on_scenario(f, sc, rs),
                 _ => {}
             },
         }
@@ -321,13 +281,17 @@ impl<W: World> Writer<W> for Collector {
 
 impl cucumber::writer::NonTransforming for Collector {}
 
-/// Counts of a run.
+/// Counts of a run, by verdict.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Counts {
     /// Checks that passed.
     pub passed: usize,
-    /// Checks that failed.
+    /// Checks that failed and are not known deviations.
     pub failed: usize,
+    /// Known deviations that failed as expected.
+    pub expected_failures: usize,
+    /// Known deviations that now pass.
+    pub unexpected_passes: usize,
     /// Checks that did not run.
     pub not_run: usize,
 }
@@ -338,20 +302,78 @@ impl Counts {
     pub fn of(results: &[CheckResult]) -> Self {
         let mut c = Self::default();
         for r in results {
-            match r.status {
-                Status::Passed => c.passed += 1,
-                Status::Failed => c.failed += 1,
-                Status::NotRun => c.not_run += 1,
-            }
+            c.add(r.verdict);
         }
         c
+    }
+
+    fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail => self.failed += 1,
+            Verdict::ExpectedFail => self.expected_failures += 1,
+            Verdict::UnexpectedPass => self.unexpected_passes += 1,
+            Verdict::NotRun => self.not_run += 1,
+        }
+    }
+
+    /// Sums counts.
+    #[must_use]
+    pub fn plus(self, o: Self) -> Self {
+        Self {
+            passed: self.passed + o.passed,
+            failed: self.failed + o.failed,
+            expected_failures: self.expected_failures + o.expected_failures,
+            unexpected_passes: self.unexpected_passes + o.unexpected_passes,
+            not_run: self.not_run + o.not_run,
+        }
     }
 
     /// Total.
     #[must_use]
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.not_run
+        self.passed + self.failed + self.expected_failures + self.unexpected_passes + self.not_run
     }
+
+    /// `47 checks: 45 passed, 0 failed, 2 known deviations` and so on.
+    #[must_use]
+    pub fn line(&self) -> String {
+        let mut s = format!("{} checks: {} passed, {} failed", self.total(), self.passed, self.failed);
+        if self.expected_failures > 0 {
+            s.push_str(&format!(", {} known deviations", self.expected_failures));
+        }
+        if self.unexpected_passes > 0 {
+            s.push_str(&format!(
+                ", {} known deviations now pass (remove them from expected.toml)",
+                self.unexpected_passes
+            ));
+        }
+        if self.not_run > 0 {
+            s.push_str(&format!(", {} not run", self.not_run));
+        }
+        s
+    }
+}
+
+/// One target's part of the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TargetSummary {
+    /// Target name.
+    pub target: String,
+    /// Kind.
+    pub kind: String,
+    /// Pinned version.
+    pub version: Option<String>,
+    /// Issuer it ran at.
+    pub issuer: Option<String>,
+    /// Why it did not run, if it did not.
+    pub skipped: Option<String>,
+    /// Counts.
+    pub counts: Counts,
+    /// Wall time of its run in milliseconds.
+    pub wall_ms: u128,
+    /// One entry per check.
+    pub checks: Vec<CheckResult>,
 }
 
 /// The machine-readable summary written as `summary.json`.
@@ -359,21 +381,52 @@ impl Counts {
 pub struct Summary {
     /// kensa version.
     pub kensa: &'static str,
-    /// Target name.
-    pub target: String,
     /// The fault the reference IdP ran with, if any.
     pub fault: Option<String>,
     /// The tag filter, if any.
     pub tags: Option<String>,
-    /// Counts.
+    /// Counts over every target.
     pub counts: Counts,
-    /// Wall time of the run in milliseconds.
+    /// Wall time of the whole run in milliseconds.
     pub wall_ms: u128,
-    /// One entry per check.
-    pub checks: Vec<CheckResult>,
+    /// Per target.
+    pub targets: Vec<TargetSummary>,
 }
 
-/// Writes junit.xml, cucumber.json and summary.json into `dir`, scrubbed.
+/// The target x check matrix as text, one row per check.
+#[must_use]
+pub fn matrix(targets: &[TargetSummary]) -> String {
+    let mut ids: Vec<(String, String)> = Vec::new();
+    for t in targets {
+        for c in &t.checks {
+            if !ids.iter().any(|(i, _)| *i == c.id) {
+                ids.push((c.id.clone(), c.level.clone()));
+            }
+        }
+    }
+    let width = targets.iter().map(|t| t.target.len().max(7)).collect::<Vec<_>>();
+    let mut out = format!("{:<16} {:<6}", "check", "level");
+    for (t, w) in targets.iter().zip(&width) {
+        out.push_str(&format!(" {:<w$}", t.target, w = *w));
+    }
+    out.push('\n');
+    for (id, level) in &ids {
+        out.push_str(&format!("{id:<16} {level:<6}"));
+        for (t, w) in targets.iter().zip(&width) {
+            let label = match (&t.skipped, t.checks.iter().find(|c| c.id == *id)) {
+                (Some(_), _) => "skipped",
+                (None, Some(c)) => c.verdict.label(),
+                (None, None) => "-",
+            };
+            out.push_str(&format!(" {label:<w$}", w = *w));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes junit.xml, cucumber.json, summary.json and matrix.txt into `dir`,
+/// scrubbed.
 ///
 /// # Errors
 /// When the directory or a file cannot be written.
@@ -387,10 +440,12 @@ pub fn write_reports(
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     let summary_text = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
+    let matrix_text = matrix(&summary.targets);
     for (name, bytes) in [
         ("junit.xml", junit),
         ("cucumber.json", json),
         ("summary.json", summary_text.as_bytes()),
+        ("matrix.txt", matrix_text.as_bytes()),
     ] {
         let path = dir.join(name);
         let text = scrubber.scrub(&String::from_utf8_lossy(bytes));
@@ -403,9 +458,169 @@ pub fn write_reports(
 /// `1.23 s` or `850 ms`.
 #[must_use]
 pub fn human(d: Duration) -> String {
-    if d.as_millis() >= 1000 {
-        format!("{:.2} s", d.as_secs_f64())
-    } else {
-        format!("{} ms", d.as_millis())
+    if d.as_millis() >= 1000 { format!("{:.2} s", d.as_secs_f64()) } else { format!("{} ms", d.as_millis()) }
+}
+
+/// A check a target is known to fail: `fixtures/targets/<name>/expected.toml`.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    /// The check id.
+    pub check: String,
+    /// Why the target fails it, and the spec citation.
+    pub reason: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedFile {
+    #[serde(default)]
+    deviation: Vec<Deviation>,
+}
+
+/// Reads a target's known deviations; a missing file means none.
+///
+/// # Errors
+/// When the file exists but is not valid, or names a check twice.
+pub fn load_expected(path: &Path) -> Result<Vec<Deviation>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let file: ExpectedFile = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut seen = std::collections::BTreeSet::new();
+    for d in &file.deviation {
+        if !seen.insert(d.check.clone()) {
+            return Err(format!("{}: check {} is listed twice", path.display(), d.check));
+        }
+    }
+    Ok(file.deviation)
+}
+
+/// How one check came out on one target, after known deviations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Passed.
+    Pass,
+    /// Failed, and not a known deviation: blocks.
+    Fail,
+    /// Failed, as the target's expected.toml says it does.
+    ExpectedFail,
+    /// Listed in expected.toml but passed: the entry should go.
+    UnexpectedPass,
+    /// Did not run.
+    NotRun,
+}
+
+impl Verdict {
+    /// Short label for the matrix.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "FAIL",
+            Self::ExpectedFail => "xfail",
+            Self::UnexpectedPass => "XPASS",
+            Self::NotRun => "not run",
+        }
+    }
+
+    /// Classifies a result against the known deviations.
+    #[must_use]
+    pub fn of(status: Status, expected: bool) -> Self {
+        match (status, expected) {
+            (Status::Passed, false) => Self::Pass,
+            (Status::Passed, true) => Self::UnexpectedPass,
+            (Status::Failed, false) => Self::Fail,
+            (Status::Failed, true) => Self::ExpectedFail,
+            (Status::NotRun, _) => Self::NotRun,
+        }
+    }
+}
+
+/// Merges several targets' JUnit documents into one, naming each suite
+/// after its target.
+#[must_use]
+pub fn merge_junit(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><testsuites>");
+    for (target, bytes) in parts {
+        let text = String::from_utf8_lossy(bytes);
+        let body = text
+            .split_once("<testsuites>")
+            .map(|(_, rest)| rest.rsplit_once("</testsuites>").map_or(rest, |(b, _)| b))
+            .unwrap_or("");
+        let target = xml_escape(target);
+        out.push_str(
+            &body
+                .replace("<testsuite id=", &format!("<testsuite hostname-target=\"{target}\" id="))
+                .replace(" name=\"Feature: ", &format!(" name=\"[{target}] Feature: ")),
+        );
+    }
+    out.push_str("</testsuites>");
+    out.into_bytes()
+}
+
+/// Merges several targets' Cucumber JSON arrays into one, prefixing each
+/// feature's name with its target.
+#[must_use]
+pub fn merge_cucumber_json(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut all = Vec::new();
+    for (target, bytes) in parts {
+        if let Ok(serde_json::Value::Array(features)) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            for mut f in features {
+                if let Some(name) = f.get("name").and_then(|n| n.as_str()).map(|n| format!("[{target}] {n}")) {
+                    f["name"] = name.into();
+                }
+                all.push(f);
+            }
+        }
+    }
+    serde_json::to_vec_pretty(&all).unwrap_or_default()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_file_parses_and_rejects_duplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("expected.toml");
+        assert!(load_expected(&p).unwrap().is_empty());
+        std::fs::write(&p, "[[deviation]]\ncheck = \"A-1\"\nreason = \"r\"\n").unwrap();
+        assert_eq!(load_expected(&p).unwrap()[0].check, "A-1");
+        std::fs::write(
+            &p,
+            "[[deviation]]\ncheck = \"A-1\"\nreason = \"r\"\n[[deviation]]\ncheck = \"A-1\"\nreason = \"s\"\n",
+        )
+        .unwrap();
+        assert!(load_expected(&p).unwrap_err().contains("twice"));
+        std::fs::write(&p, "[[deviation]]\ncheck = \"A-1\"\n").unwrap();
+        assert!(load_expected(&p).is_err());
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(Verdict::of(Status::Failed, true), Verdict::ExpectedFail);
+        assert_eq!(Verdict::of(Status::Passed, true), Verdict::UnexpectedPass);
+        assert_eq!(Verdict::of(Status::NotRun, true), Verdict::NotRun);
+    }
+
+    #[test]
+    fn merged_reports_stay_parseable() {
+        let a = br#"<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite id="0" name="Feature: X" tests="1"><testcase name="s"/></testsuite></testsuites>"#.to_vec();
+        let merged = merge_junit(&[("t1".into(), a.clone()), ("t2".into(), a)]);
+        let text = String::from_utf8(merged).unwrap();
+        assert_eq!(text.matches("<testcase").count(), 2);
+        assert!(text.contains("[t2] Feature: X"));
+        let j = merge_cucumber_json(&[("t1".into(), br#"[{"name":"F","elements":[]}]"#.to_vec())]);
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v[0]["name"], "[t1] F");
     }
 }

@@ -1,9 +1,12 @@
 //! Targets: the IdPs a run can be pointed at.
 //!
 //! A target starts (or reaches) an IdP and tells the steps what they need:
-//! the issuer, the clients by role, the test users. Today the kind is
-//! `embedded` (the reference IdP of `kensa-mocks`, in process); process,
-//! container and remote kinds plug in beside it.
+//! the issuer, the clients by role, the test users, the login profile. Kinds:
+//! `embedded` (the reference IdP of `kensa-mocks`, in process) and `process`
+//! (a real IdP set up from `fixtures/targets/<name>/` and run as a child
+//! process, see [`process`]).
+
+pub mod process;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +42,24 @@ pub enum TargetError {
         /// The target.
         target: String,
     },
+    /// The target's setup failed.
+    #[error("target {target:?} could not be set up: {reason}\n{log}")]
+    Setup {
+        /// The target.
+        target: String,
+        /// Why.
+        reason: String,
+        /// The last lines of its setup log.
+        log: String,
+    },
+    /// The target cannot start on this machine.
+    #[error("target {target:?} cannot start here: {reason}")]
+    Unavailable {
+        /// The target.
+        target: String,
+        /// Why, and what to install.
+        reason: String,
+    },
     /// The IdP failed to start.
     #[error("target {target:?} failed to start: {reason}")]
     Start {
@@ -54,12 +75,15 @@ pub enum TargetError {
 pub enum Kind {
     /// In process, zero setup.
     Embedded,
+    /// A real IdP as a managed child process.
+    Process,
 }
 
 impl std::fmt::Display for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Self::Embedded => "embedded",
+            Self::Process => "process",
         })
     }
 }
@@ -68,11 +92,13 @@ impl std::fmt::Display for Kind {
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// Name used with `--target`.
-    pub name: &'static str,
+    pub name: String,
     /// Kind.
     pub kind: Kind,
     /// One line about it.
-    pub description: &'static str,
+    pub description: String,
+    /// Pinned version, if any.
+    pub version: Option<String>,
     /// `Ok` when it can start here, else why not and what to do.
     pub availability: Result<(), String>,
 }
@@ -83,24 +109,43 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
     let realm = fixtures.join("realm.toml");
     let keys = fixtures.join("keys");
     let embedded_ready = if !realm.is_file() {
-        Err(format!(
-            "{} is missing: run kensa from the project root or pass --fixtures DIR",
-            realm.display()
-        ))
+        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", realm.display()))
     } else if !keys.is_dir() {
-        Err(format!(
-            "{} is missing: run kensa from the project root or pass --fixtures DIR",
-            keys.display()
-        ))
+        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", keys.display()))
     } else {
         Ok(())
     };
-    vec![Entry {
-        name: "embedded",
+    let mut entries = vec![Entry {
+        name: "embedded".into(),
         kind: Kind::Embedded,
-        description: "the reference IdP of kensa-mocks, in process on 127.0.0.1 (fault switches: kensa faults)",
+        description: "the reference IdP of kensa-mocks, in process on 127.0.0.1 (fault switches: kensa faults)".into(),
+        version: Some(format!("kensa-mocks {}", env!("CARGO_PKG_VERSION"))),
         availability: embedded_ready,
-    }]
+    }];
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures.join("targets"))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("target.toml").is_file()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match process::ProcessSpec::load(&dir) {
+            Ok(spec) => entries.push(Entry {
+                name,
+                kind: Kind::Process,
+                description: spec.description.clone(),
+                version: Some(spec.version.clone()),
+                availability: spec.availability(),
+            }),
+            Err(e) => entries.push(Entry {
+                name,
+                kind: Kind::Process,
+                description: "(invalid target.toml)".into(),
+                version: None,
+                availability: Err(e.to_string()),
+            }),
+        }
+    }
+    entries
 }
 
 /// What a started target tells the steps.
@@ -116,6 +161,14 @@ pub struct TargetInfo {
     pub default_user: String,
     /// The fault the IdP was started with, if any.
     pub fault: Option<Fault>,
+    /// Kind.
+    pub kind: Kind,
+    /// Pinned version, recorded in reports.
+    pub version: Option<String>,
+    /// The login profile that drives its pages.
+    pub login_profile: String,
+    /// Process id of a process target.
+    pub pid: Option<u32>,
 }
 
 impl TargetInfo {
@@ -126,11 +179,7 @@ impl TargetInfo {
     pub fn client(&self, role: &str) -> Result<&Client, String> {
         self.realm.client_by_role(role).ok_or_else(|| {
             let roles: Vec<&str> = self.realm.clients.iter().map(|c| c.role.as_str()).collect();
-            format!(
-                "target {:?} has no {role:?} client (it has: {})",
-                self.name,
-                roles.join(", ")
-            )
+            format!("target {:?} has no {role:?} client (it has: {})", self.name, roles.join(", "))
         })
     }
 
@@ -159,14 +208,12 @@ pub struct Started {
     /// What the steps need.
     pub info: Arc<TargetInfo>,
     idp: Option<RunningIdp>,
+    process: Option<process::RunningProcess>,
 }
 
 impl std::fmt::Debug for Started {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Started")
-            .field("target", &self.info.name)
-            .field("issuer", &self.info.issuer)
-            .finish()
+        f.debug_struct("Started").field("target", &self.info.name).field("issuer", &self.info.issuer).finish()
     }
 }
 
@@ -176,14 +223,14 @@ impl Started {
         if let Some(idp) = self.idp.take() {
             idp.shutdown();
         }
+        if let Some(mut p) = self.process.take() {
+            p.stop();
+        }
     }
 }
 
 fn read(path: &Path) -> Result<String, TargetError> {
-    std::fs::read_to_string(path).map_err(|e| TargetError::Fixture {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })
+    std::fs::read_to_string(path).map_err(|e| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() })
 }
 
 /// Loads the shared realm fixture.
@@ -192,10 +239,29 @@ fn read(path: &Path) -> Result<String, TargetError> {
 /// When the file is missing or invalid.
 pub fn load_realm(fixtures: &Path) -> Result<Realm, TargetError> {
     let path = fixtures.join("realm.toml");
-    Realm::from_toml(&read(&path)?).map_err(|e| TargetError::Fixture {
-        path,
-        reason: e.to_string(),
-    })
+    Realm::from_toml(&read(&path)?).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
+}
+
+fn register_realm_secrets(realm: &Realm, scrubber: &Scrubber) {
+    for c in &realm.clients {
+        if let Some(s) = &c.client_secret {
+            scrubber.register(s);
+        }
+    }
+    for u in &realm.users {
+        scrubber.register(&u.password);
+    }
+}
+
+/// The realm fixture as JSON, for process targets.
+///
+/// # Errors
+/// When the file is missing or not TOML.
+pub fn realm_json(fixtures: &Path) -> Result<String, TargetError> {
+    let path = fixtures.join("realm.toml");
+    let v: toml::Value = toml::from_str(&read(&path)?)
+        .map_err(|e| TargetError::Fixture { path: path.clone(), reason: e.to_string() })?;
+    serde_json::to_string(&v).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
 }
 
 /// Starts the named target and registers its secrets with `scrubber`.
@@ -203,57 +269,65 @@ pub fn load_realm(fixtures: &Path) -> Result<Realm, TargetError> {
 /// # Errors
 /// Unknown name, bad fixtures, a fault for a target without switches, or a
 /// failed start.
-pub async fn start(
-    name: &str,
-    opts: &StartOptions,
-    scrubber: &Scrubber,
-) -> Result<Started, TargetError> {
+pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Result<Started, TargetError> {
+    if name != "embedded" && opts.fault.is_some() {
+        return Err(TargetError::FaultUnsupported { target: name.into() });
+    }
     match name {
         "embedded" => {
             let realm = load_realm(&opts.fixtures)?;
-            for c in &realm.clients {
-                if let Some(s) = &c.client_secret {
-                    scrubber.register(s);
-                }
-            }
-            for u in &realm.users {
-                scrubber.register(&u.password);
-            }
+            register_realm_secrets(&realm, scrubber);
             let keys_dir = opts.fixtures.join("keys");
             let keys = Keys::from_pem(
                 &read(&keys_dir.join("rs256.pem"))?,
                 &read(&keys_dir.join("es256.pem"))?,
                 &read(&keys_dir.join("rs256-rogue.pem"))?,
             )
-            .map_err(|e| TargetError::Fixture {
-                path: keys_dir.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| TargetError::Fixture { path: keys_dir.clone(), reason: e.to_string() })?;
             let idp = RunningIdp::start(IdpConfig::new(realm.clone(), keys).with_fault(opts.fault))
                 .await
-                .map_err(|e| TargetError::Start {
-                    target: name.into(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
             let info = TargetInfo {
                 name: name.into(),
                 issuer: idp.issuer().to_owned(),
                 realm,
                 default_user: "alice".into(),
                 fault: opts.fault,
+                kind: Kind::Embedded,
+                version: Some(format!("kensa-mocks {}", env!("CARGO_PKG_VERSION"))),
+                login_profile: "generic".into(),
+                pid: None,
             };
-            Ok(Started {
-                info: Arc::new(info),
-                idp: Some(idp),
-            })
+            Ok(Started { info: Arc::new(info), idp: Some(idp), process: None })
         }
-        other => Err(TargetError::Unknown {
-            name: other.into(),
-            known: catalogue(&opts.fixtures)
-                .iter()
-                .map(|e| e.name)
-                .collect::<Vec<_>>()
-                .join(", "),
-        }),
+        other => {
+            let dir = opts.fixtures.join("targets").join(other);
+            if !dir.join("target.toml").is_file() {
+                return Err(TargetError::Unknown {
+                    name: other.into(),
+                    known: catalogue(&opts.fixtures).iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(", "),
+                });
+            }
+            let dir =
+                dir.canonicalize().map_err(|e| TargetError::Fixture { path: dir.clone(), reason: e.to_string() })?;
+            let spec = process::ProcessSpec::load(&dir)?;
+            spec.availability().map_err(|reason| TargetError::Unavailable { target: other.into(), reason })?;
+            let realm = load_realm(&opts.fixtures)?;
+            register_realm_secrets(&realm, scrubber);
+            let cache = process::ensure_setup(other, &dir, &spec, scrubber).await?;
+            let running = process::start(other, &dir, &spec, &cache, &realm_json(&opts.fixtures)?, scrubber).await?;
+            let info = TargetInfo {
+                name: other.into(),
+                issuer: running.issuer.clone(),
+                realm,
+                default_user: spec.default_user.clone(),
+                fault: None,
+                kind: Kind::Process,
+                version: Some(spec.version.clone()),
+                login_profile: spec.login_profile.clone(),
+                pid: Some(running.pid()),
+            };
+            Ok(Started { info: Arc::new(info), idp: None, process: Some(running) })
+        }
     }
 }

@@ -10,9 +10,7 @@ use url::Url;
 
 use super::html::{error_page, login_page};
 use super::store::AuthRequest;
-use super::util::{
-    Params, cookie, ct_eq, is_pkce_value, now, random_token, set_cookie, split_scope,
-};
+use super::util::{Params, cookie, ct_eq, is_pkce_value, now, random_token, set_cookie, split_scope};
 use super::{App, BROWSER_COOKIE, Fault, SCOPES_SUPPORTED, SESSION_COOKIE};
 
 /// `GET /authorize`.
@@ -25,17 +23,10 @@ pub(crate) async fn authorize_get(
 }
 
 /// `POST /authorize` with a form body.
-pub(crate) async fn authorize_post(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn authorize_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     match Params::from_form(&headers, &body) {
         Some(params) => authorize(&app, &headers, &params),
-        None => error_page(
-            StatusCode::BAD_REQUEST,
-            "The request body must be application/x-www-form-urlencoded.",
-        ),
+        None => error_page(StatusCode::BAD_REQUEST, "The request body must be application/x-www-form-urlencoded."),
     }
 }
 
@@ -76,10 +67,7 @@ fn redirect(location: &str) -> Response {
 /// Sends the browser back to the client with a fresh authorization code.
 fn code_redirect(app: &App, request: AuthRequest, sub: &str, auth_time: u64) -> Response {
     let Ok(mut url) = Url::parse(&request.redirect_target) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The redirect_uri is not a valid URI.",
-        );
+        return error_page(StatusCode::BAD_REQUEST, "The redirect_uri is not a valid URI.");
     };
     let state = request.state.clone();
     let code = app.store().add_code(request, sub, auth_time);
@@ -138,9 +126,10 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     let sent_redirect = params.get("redirect_uri");
     let target = match sent_redirect {
         Some(uri) => {
-            let registered = client.redirect_uris.iter().any(|r| {
-                r == uri || (app.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str()))
-            });
+            let registered = client
+                .redirect_uris
+                .iter()
+                .any(|r| r == uri || (app.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str())));
             if !registered {
                 return bad("The redirect_uri is not registered for this client.");
             }
@@ -154,11 +143,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     let Ok(target_url) = Url::parse(target) else {
         return bad("The redirect_uri is not a valid absolute URI.");
     };
-    let callback = Callback {
-        app,
-        target: target_url,
-        state: params.get("state").map(str::to_owned),
-    };
+    let callback = Callback { app, target: target_url, state: params.get("state").map(str::to_owned) };
 
     // From here on errors are reported to the client.
     if let Some(name) = params.repeated() {
@@ -169,10 +154,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         None if app.has(Fault::ResponseTypeMissingAccepted) => {}
         None => return callback.error("invalid_request", "response_type is required"),
         Some(_) => {
-            return callback.error(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            );
+            return callback.error("unsupported_response_type", "only response_type=code is supported");
         }
     }
     if params.get("response_mode").is_some_and(|m| m != "query") {
@@ -188,10 +170,8 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     if !requested.iter().any(|s| s == "openid") {
         return callback.error("invalid_scope", "scope must include openid");
     }
-    let scope: Vec<String> = requested
-        .into_iter()
-        .filter(|s| SCOPES_SUPPORTED.contains(&s.as_str()) && client.scopes.contains(s))
-        .collect();
+    let scope: Vec<String> =
+        requested.into_iter().filter(|s| SCOPES_SUPPORTED.contains(&s.as_str()) && client.scopes.contains(s)).collect();
     if !scope.iter().any(|s| s == "openid") {
         return callback.error("invalid_scope", "the client may not request openid");
     }
@@ -211,10 +191,8 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         }
         None => {}
     }
-    let prompt: Vec<&str> = params
-        .get("prompt")
-        .map(|p| p.split(' ').filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
+    let prompt: Vec<&str> =
+        params.get("prompt").map(|p| p.split(' ').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
     let prompt_none = prompt.contains(&"none");
     if prompt_none && prompt.len() > 1 {
         return callback.error("invalid_request", "prompt=none cannot be combined");
@@ -232,10 +210,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
 
     let session = cookie(headers, SESSION_COOKIE).and_then(|id| {
         let store = app.store();
-        store
-            .session(&id)
-            .filter(|s| app.realm().user_by_sub(&s.sub).is_some())
-            .cloned()
+        store.session(&id).filter(|s| app.realm().user_by_sub(&s.sub).is_some()).cloned()
     });
     if let Some(session) = session
         && !prompt.contains(&"login")
@@ -254,16 +229,9 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
 }
 
 /// `POST /login`: checks CSRF and credentials of a pending request.
-pub(crate) async fn login(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(params) = Params::from_form(&headers, &body) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The request body must be application/x-www-form-urlencoded.",
-        );
+        return error_page(StatusCode::BAD_REQUEST, "The request body must be application/x-www-form-urlencoded.");
     };
     let expired = || error_page(StatusCode::BAD_REQUEST, "login request expired or unknown");
     let Some(request_id) = params.get("request_id") else {
@@ -275,11 +243,8 @@ pub(crate) async fn login(
     };
 
     if !app.has(Fault::LoginCsrfUnchecked) {
-        let same_browser = cookie(&headers, BROWSER_COOKIE)
-            .is_some_and(|browser| ct_eq(&browser, &pending.browser));
-        let token_ok = params
-            .get("csrf_token")
-            .is_some_and(|token| ct_eq(token, &pending.csrf_token));
+        let same_browser = cookie(&headers, BROWSER_COOKIE).is_some_and(|browser| ct_eq(&browser, &pending.browser));
+        let token_ok = params.get("csrf_token").is_some_and(|token| ct_eq(token, &pending.csrf_token));
         if !same_browser || !token_ok {
             return error_page(StatusCode::FORBIDDEN, "CSRF check failed");
         }
@@ -287,9 +252,7 @@ pub(crate) async fn login(
 
     let user = params.get("username").and_then(|u| app.realm().user(u));
     let password = params.get("password").unwrap_or("");
-    let Some(user) =
-        user.filter(|u| app.has(Fault::AnyPasswordAccepted) || ct_eq(password, &u.password))
-    else {
+    let Some(user) = user.filter(|u| app.has(Fault::AnyPasswordAccepted) || ct_eq(password, &u.password)) else {
         pending.csrf_token = random_token();
         let page = login_page(
             &pending.request.client_id,

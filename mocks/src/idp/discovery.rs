@@ -15,24 +15,13 @@ pub(crate) async fn openid_configuration(State(app): State<Arc<App>>) -> Json<Va
 
 /// `GET /jwks`.
 pub(crate) async fn jwks(State(app): State<Arc<App>>) -> Json<Value> {
-    Json(app.config.keys.jwks(
-        app.has(Fault::JwksPrivateKeyExposed),
-        app.has(Fault::JwksDuplicateKid),
-    ))
+    Json(app.config.keys.jwks(app.has(Fault::JwksPrivateKeyExposed), app.has(Fault::JwksDuplicateKid)))
 }
 
 fn metadata(app: &App) -> Value {
     let issuer = &app.issuer;
-    let advertised_issuer = if app.has(Fault::DiscoveryIssuerMismatch) {
-        format!("{issuer}/")
-    } else {
-        issuer.clone()
-    };
-    let signing_algs: &[&str] = if app.has(Fault::DiscoveryNoRs256) {
-        &["ES256"]
-    } else {
-        &["RS256", "ES256"]
-    };
+    let advertised_issuer = if app.has(Fault::DiscoveryIssuerMismatch) { format!("{issuer}/") } else { issuer.clone() };
+    let signing_algs: &[&str] = if app.has(Fault::DiscoveryNoRs256) { &["ES256"] } else { &["RS256", "ES256"] };
     let mut doc = json!({
         "issuer": advertised_issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),

@@ -164,11 +164,7 @@ impl FromStr for Fault {
     type Err = UnknownFault;
 
     fn from_str(s: &str) -> Result<Fault, UnknownFault> {
-        Fault::ALL
-            .iter()
-            .copied()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| UnknownFault(s.to_owned()))
+        Fault::ALL.iter().copied().find(|f| f.name() == s).ok_or_else(|| UnknownFault(s.to_owned()))
     }
 }
 
@@ -192,11 +188,7 @@ mod tests {
         assert_eq!(names.len(), Fault::ALL.len());
         assert_eq!(Fault::ALL.len(), 47);
         for name in names {
-            assert!(
-                name.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-                "{name}"
-            );
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
     }
 
@@ -204,9 +196,7 @@ mod tests {
     fn unknown_fault_lists_known_ones() {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with(
-            "unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "
-        ));
+        assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
         assert!(text.ends_with("introspection-unauthenticated"));
     }
 }

@@ -28,15 +28,8 @@ fn document(title: &str, body: &str) -> String {
 }
 
 /// The login page for a pending authorization request.
-pub(crate) fn login_page(
-    client_id: &str,
-    request_id: &str,
-    csrf_token: &str,
-    error: Option<&str>,
-) -> String {
-    let error = error
-        .map(|e| format!("<p id=\"login-error\" class=\"error\">{}</p>\n", escape(e)))
-        .unwrap_or_default();
+pub(crate) fn login_page(client_id: &str, request_id: &str, csrf_token: &str, error: Option<&str>) -> String {
+    let error = error.map(|e| format!("<p id=\"login-error\" class=\"error\">{}</p>\n", escape(e))).unwrap_or_default();
     let body = format!(
         "<h1>Sign in</h1>\n\
          <p>Sign in to continue to <span id=\"client\">{client}</span>.</p>\n\
@@ -65,10 +58,7 @@ pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
     );
     (
         status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
         document("Error", &body),
     )
         .into_response()
@@ -80,10 +70,7 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(
-            escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+        assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     }
 
     #[test]

@@ -34,9 +34,7 @@ pub struct Keys {
 
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keys")
-            .field("kids", &[RS256_KID, ES256_KID])
-            .finish_non_exhaustive()
+        f.debug_struct("Keys").field("kids", &[RS256_KID, ES256_KID]).finish_non_exhaustive()
     }
 }
 
@@ -67,10 +65,7 @@ fn b64_uint(n: &BigUint) -> String {
 }
 
 fn key_error(key: &'static str, reason: impl fmt::Display) -> IdpError {
-    IdpError::InvalidKey {
-        key,
-        reason: reason.to_string(),
-    }
+    IdpError::InvalidKey { key, reason: reason.to_string() }
 }
 
 fn load_rsa(key: &'static str, pem: &str) -> Result<(rsa::RsaPrivateKey, EncodingKey), IdpError> {
@@ -85,27 +80,19 @@ impl Keys {
     /// Loads the keys from PKCS#8 PEM private keys: the RS256 key, the ES256
     /// (P-256) key, and the rogue RS256 key used by the
     /// `id-token-bad-signature` fault.
-    pub fn from_pem(
-        rs256_pem: &str,
-        es256_pem: &str,
-        rogue_rs256_pem: &str,
-    ) -> Result<Keys, IdpError> {
+    pub fn from_pem(rs256_pem: &str, es256_pem: &str, rogue_rs256_pem: &str) -> Result<Keys, IdpError> {
         let (rsa_key, rs256) = load_rsa("rs256", rs256_pem)?;
         let (_, rogue_rs256) = load_rsa("rs256-rogue", rogue_rs256_pem)?;
 
-        let ec_key =
-            p256::SecretKey::from_pkcs8_pem(es256_pem).map_err(|e| key_error("es256", e))?;
-        let es256 =
-            EncodingKey::from_ec_pem(es256_pem.as_bytes()).map_err(|e| key_error("es256", e))?;
+        let ec_key = p256::SecretKey::from_pkcs8_pem(es256_pem).map_err(|e| key_error("es256", e))?;
+        let es256 = EncodingKey::from_ec_pem(es256_pem.as_bytes()).map_err(|e| key_error("es256", e))?;
         let point = ec_key.public_key().to_encoded_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             return Err(key_error("es256", "public key is the identity point"));
         };
 
-        let rsa_public_pem = rsa_key
-            .to_public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .map_err(|e| key_error("rs256", e))?;
+        let rsa_public_pem =
+            rsa_key.to_public_key().to_public_key_pem(LineEnding::LF).map_err(|e| key_error("rs256", e))?;
 
         let rsa_public = object(json!({
             "kty": "RSA",
@@ -121,9 +108,7 @@ impl Keys {
         }
         let (p, q) = (&primes[0], &primes[1]);
         let one = BigUint::from(1u8);
-        let qi = rsa_key
-            .crt_coefficient()
-            .ok_or_else(|| key_error("rs256", "no CRT coefficient"))?;
+        let qi = rsa_key.crt_coefficient().ok_or_else(|| key_error("rs256", "no CRT coefficient"))?;
         let rsa_private = object(json!({
             "d": b64_uint(rsa_key.d()),
             "p": b64_uint(p),
@@ -142,15 +127,7 @@ impl Keys {
             "y": b64(y),
         }));
 
-        Ok(Keys {
-            rs256,
-            es256,
-            rogue_rs256,
-            rsa_public_pem,
-            rsa_public,
-            rsa_private,
-            ec_public,
-        })
+        Ok(Keys { rs256, es256, rogue_rs256, rsa_public_pem, rsa_public, rsa_private, ec_public })
     }
 
     /// The published key set. `expose_private` adds the RSA private members;
@@ -213,12 +190,7 @@ pub(crate) mod tests {
     pub(crate) fn fixture_keys() -> Keys {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/keys/");
         let read = |name: &str| std::fs::read_to_string(format!("{dir}{name}")).unwrap();
-        Keys::from_pem(
-            &read("rs256.pem"),
-            &read("es256.pem"),
-            &read("rs256-rogue.pem"),
-        )
-        .unwrap()
+        Keys::from_pem(&read("rs256.pem"), &read("es256.pem"), &read("rs256-rogue.pem")).unwrap()
     }
 
     #[test]
@@ -231,13 +203,7 @@ pub(crate) mod tests {
         let err = Keys::from_pem(&rsa, &rsa, &rsa).unwrap_err();
         assert!(matches!(err, IdpError::InvalidKey { key: "es256", .. }));
         let err = Keys::from_pem(&rsa, &ec, &ec).unwrap_err();
-        assert!(matches!(
-            err,
-            IdpError::InvalidKey {
-                key: "rs256-rogue",
-                ..
-            }
-        ));
+        assert!(matches!(err, IdpError::InvalidKey { key: "rs256-rogue", .. }));
     }
 
     #[test]
@@ -265,14 +231,12 @@ pub(crate) mod tests {
     #[test]
     fn signatures_verify_with_published_keys() {
         let keys = fixture_keys();
-        let jwks: jsonwebtoken::jwk::JwkSet =
-            serde_json::from_value(keys.jwks(false, false)).unwrap();
+        let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(keys.jwks(false, false)).unwrap();
         let mut claims = Map::new();
         claims.insert("sub".into(), "s".into());
-        for (signer, alg, kid) in [
-            (Signer::Rs256, Algorithm::RS256, RS256_KID),
-            (Signer::Es256, Algorithm::ES256, ES256_KID),
-        ] {
+        for (signer, alg, kid) in
+            [(Signer::Rs256, Algorithm::RS256, RS256_KID), (Signer::Es256, Algorithm::ES256, ES256_KID)]
+        {
             let token = keys.sign(signer, &claims);
             let header = jsonwebtoken::decode_header(&token).unwrap();
             assert_eq!(header.alg, alg);

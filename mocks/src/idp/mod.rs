@@ -119,21 +119,12 @@ impl App {
 
 fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
-        )
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/jwks", get(discovery::jwks))
-        .route(
-            "/authorize",
-            get(authorize::authorize_get).post(authorize::authorize_post),
-        )
+        .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
         .route("/login", post(authorize::login))
         .route("/token", post(token::token))
-        .route(
-            "/userinfo",
-            get(resource::userinfo_get).post(resource::userinfo_post),
-        )
+        .route("/userinfo", get(resource::userinfo_get).post(resource::userinfo_post))
         .route("/revoke", post(resource::revoke))
         .route("/introspect", post(resource::introspect))
         .with_state(app)
@@ -152,16 +143,10 @@ impl RunningIdp {
     /// Binds `127.0.0.1:0` and serves the provider on the current tokio
     /// runtime.
     pub async fn start(config: IdpConfig) -> Result<RunningIdp, IdpError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(IdpError::Bind)?;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(IdpError::Bind)?;
         let addr = listener.local_addr().map_err(IdpError::Bind)?;
         let issuer = format!("http://{addr}");
-        let app = Arc::new(App {
-            issuer: issuer.clone(),
-            config,
-            store: Mutex::new(Store::default()),
-        });
+        let app = Arc::new(App { issuer: issuer.clone(), config, store: Mutex::new(Store::default()) });
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
             // Either an explicit stop or the sender being dropped ends the wait.
@@ -170,12 +155,7 @@ impl RunningIdp {
         let task = tokio::spawn(async move {
             let _ = server.await;
         });
-        Ok(RunningIdp {
-            issuer,
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        Ok(RunningIdp { issuer, addr, stop: Some(stop), task: Some(task) })
     }
 
     /// The issuer identifier, `http://127.0.0.1:PORT` without a trailing slash.

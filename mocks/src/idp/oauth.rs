@@ -22,11 +22,7 @@ pub(crate) struct OAuthError {
 
 impl OAuthError {
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError {
-            status,
-            error,
-            description: description.into(),
-        }
+        OAuthError { status, error, description: description.into() }
     }
 
     /// `invalid_request` (400).
@@ -51,11 +47,7 @@ impl OAuthError {
 
     /// `unsupported_grant_type` (400).
     pub(crate) fn unsupported_grant_type(description: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            description,
-        )
+        Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", description)
     }
 
     /// `unauthorized_client` (400).
@@ -80,20 +72,12 @@ impl IntoResponse for OAuthError {
             "error": self.error,
             "error_description": self.description,
         }));
-        let mut response = (
-            self.status,
-            [
-                (header::CACHE_CONTROL, "no-store"),
-                (header::PRAGMA, "no-cache"),
-            ],
-            body,
-        )
-            .into_response();
+        let mut response =
+            (self.status, [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Basic realm=\"kensa\""),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"kensa\""));
         }
         response
     }
@@ -101,10 +85,7 @@ impl IntoResponse for OAuthError {
 
 /// Client credentials from an `Authorization: Basic` header, decoded as
 /// RFC 6749 section 2.3.1 requires.
-fn basic_credentials(
-    headers: &HeaderMap,
-    decode_form: bool,
-) -> Option<Result<(String, String), OAuthError>> {
+fn basic_credentials(headers: &HeaderMap, decode_form: bool) -> Option<Result<(String, String), OAuthError>> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
@@ -113,10 +94,7 @@ fn basic_credentials(
     let malformed = || OAuthError::invalid_client("malformed Basic credentials");
     let decode = || -> Option<(String, String)> {
         let rest = rest.trim();
-        let raw = STANDARD
-            .decode(rest)
-            .or_else(|_| STANDARD_NO_PAD.decode(rest))
-            .ok()?;
+        let raw = STANDARD.decode(rest).or_else(|_| STANDARD_NO_PAD.decode(rest)).ok()?;
         let text = String::from_utf8(raw).ok()?;
         let (id, secret) = text.split_once(':')?;
         if decode_form {
@@ -131,27 +109,18 @@ fn basic_credentials(
 /// Authenticates the client of a token, revocation or introspection
 /// request: client_secret_basic or client_secret_post for confidential
 /// clients (either is accepted), client_id alone for public clients.
-pub(crate) fn authenticate<'a>(
-    app: &'a App,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<&'a Client, OAuthError> {
+pub(crate) fn authenticate<'a>(app: &'a App, headers: &HeaderMap, params: &Params) -> Result<&'a Client, OAuthError> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
-    let basic =
-        basic_credentials(headers, !app.has(Fault::ClientSecretBasicNotDecoded)).transpose()?;
+    let basic = basic_credentials(headers, !app.has(Fault::ClientSecretBasicNotDecoded)).transpose()?;
 
     let (client_id, secret) = match (basic, body_secret) {
         (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "more than one client authentication method was used",
-            ));
+            return Err(OAuthError::invalid_request("more than one client authentication method was used"));
         }
         (Some((id, secret)), None) => {
             if body_id.is_some_and(|b| b != id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id in the body differs from the Basic credentials",
-                ));
+                return Err(OAuthError::invalid_request("client_id in the body differs from the Basic credentials"));
             }
             (id, Some(secret))
         }
@@ -160,18 +129,14 @@ pub(crate) fn authenticate<'a>(
                 return Err(OAuthError::invalid_client("client authentication failed"));
             }
             let Some(id) = body_id else {
-                return Err(OAuthError::invalid_request(
-                    "client_secret was sent without client_id",
-                ));
+                return Err(OAuthError::invalid_request("client_secret was sent without client_id"));
             };
             (id.to_owned(), Some(secret.to_owned()))
         }
         (None, None) => match body_id {
             Some(id) => (id.to_owned(), None),
             None => {
-                return Err(OAuthError::invalid_client(
-                    "client authentication is required",
-                ));
+                return Err(OAuthError::invalid_client("client authentication is required"));
             }
         },
     };
@@ -183,18 +148,13 @@ pub(crate) fn authenticate<'a>(
             if app.has(Fault::ClientSecretUnchecked) {
                 return Ok(client);
             }
-            let expected = client
-                .client_secret
-                .as_deref()
-                .filter(|_| client.is_confidential());
+            let expected = client.client_secret.as_deref().filter(|_| client.is_confidential());
             match expected {
                 Some(expected) if ct_eq(&secret, expected) => Ok(client),
                 _ => Err(failed()),
             }
         }
-        None if client.is_confidential() => Err(OAuthError::invalid_client(
-            "client authentication is required",
-        )),
+        None if client.is_confidential() => Err(OAuthError::invalid_client("client authentication is required")),
         None => Ok(client),
     }
 }

@@ -38,25 +38,14 @@ const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
 
 /// A response that must not be cached.
 fn no_store(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        Json(body),
-    )
-        .into_response()
+    (status, [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
 }
 
 /// A userinfo error with an RFC 6750 `WWW-Authenticate` challenge.
 fn bearer_error(status: StatusCode, challenge: &'static str) -> Response {
     let mut response = status.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
+    headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -75,16 +64,10 @@ pub(crate) async fn userinfo_get(State(app): State<Arc<App>>, headers: HeaderMap
 }
 
 /// `POST /userinfo`, with the token in the header or the form body.
-pub(crate) async fn userinfo_post(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn userinfo_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     if app.has(Fault::UserinfoPostUnsupported) {
         let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
         return response;
     }
     let mut form_token = None;
@@ -117,29 +100,19 @@ fn userinfo(app: &App, headers: &HeaderMap, form_token: Option<String>) -> Respo
     let (user, scope) = match found {
         Some(found) => found,
         None if app.has(Fault::UserinfoAcceptsInvalidToken) => match app.realm().users.first() {
-            Some(user) => (
-                user,
-                vec!["openid".into(), "profile".into(), "email".into()],
-            ),
+            Some(user) => (user, vec!["openid".into(), "profile".into(), "email".into()]),
             None => return bearer_error(StatusCode::UNAUTHORIZED, INVALID_TOKEN),
         },
         None => return bearer_error(StatusCode::UNAUTHORIZED, INVALID_TOKEN),
     };
-    no_store(
-        StatusCode::OK,
-        Value::Object(user_claims(app, user, &scope)),
-    )
+    no_store(StatusCode::OK, Value::Object(user_claims(app, user, &scope)))
 }
 
 const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 
 fn user_claims(app: &App, user: &User, scope: &[String]) -> Map<String, Value> {
     let mut claims = Map::new();
-    let sub = if app.has(Fault::UserinfoSubMismatch) {
-        format!("x-{}", user.sub)
-    } else {
-        user.sub.clone()
-    };
+    let sub = if app.has(Fault::UserinfoSubMismatch) { format!("x-{}", user.sub) } else { user.sub.clone() };
     claims.insert("sub".into(), sub.into());
     let mut release = |names: &[&str]| {
         for &name in names {
@@ -158,11 +131,7 @@ fn user_claims(app: &App, user: &User, scope: &[String]) -> Map<String, Value> {
 }
 
 /// `POST /revoke` (RFC 7009).
-pub(crate) async fn revoke(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn revoke(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     match revoke_inner(&app, &headers, &body) {
         Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
         Err(error) => error.into_response(),
@@ -175,9 +144,7 @@ fn revoke_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuth
         return Err(OAuthError::repeated(name));
     }
     let client = authenticate(app, headers, &params)?;
-    let value = params
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let value = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     if app.has(Fault::RevocationNoop) {
         return Ok(());
     }
@@ -193,9 +160,7 @@ fn revoke_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuth
         return Ok(());
     };
     if token.client_id != client.client_id && !app.has(Fault::RevocationAnyClient) {
-        return Err(OAuthError::unauthorized_client(
-            "the token was issued to another client",
-        ));
+        return Err(OAuthError::unauthorized_client("the token was issued to another client"));
     }
     if !is_refresh {
         if let Some(t) = store.access_tokens.get_mut(value) {
@@ -212,11 +177,7 @@ fn revoke_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuth
 }
 
 /// `POST /introspect` (RFC 7662).
-pub(crate) async fn introspect(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn introspect(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     match introspect_inner(&app, &headers, &body) {
         Ok(body) => no_store(StatusCode::OK, body),
         Err(error) => error.into_response(),
@@ -231,14 +192,10 @@ fn introspect_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Value
     if !app.has(Fault::IntrospectionUnauthenticated) {
         let client = authenticate(app, headers, &params)?;
         if !client.is_confidential() {
-            return Err(OAuthError::invalid_client(
-                "introspection requires client authentication",
-            ));
+            return Err(OAuthError::invalid_client("introspection requires client authentication"));
         }
     }
-    let value = params
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let value = params.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let inactive = json!({ "active": false });
     if app.has(Fault::IntrospectionAlwaysInactive) {
         return Ok(inactive);

@@ -95,27 +95,17 @@ impl Store {
         self.pending.retain(|_, p| now < p.expires);
         self.sessions.retain(|_, s| now < s.expires);
         // Redeemed codes are kept a while longer so that reuse is detected.
-        self.codes
-            .retain(|_, c| now < c.expires || (c.used && now < c.expires + USED_CODE_MEMORY));
+        self.codes.retain(|_, c| now < c.expires || (c.used && now < c.expires + USED_CODE_MEMORY));
     }
 
     /// Stores a pending login and returns its id.
-    pub(crate) fn add_pending(
-        &mut self,
-        request: AuthRequest,
-        browser: String,
-    ) -> (String, String) {
+    pub(crate) fn add_pending(&mut self, request: AuthRequest, browser: String) -> (String, String) {
         self.prune();
         let id = random_token();
         let csrf_token = random_token();
         self.pending.insert(
             id.clone(),
-            Pending {
-                request,
-                browser,
-                csrf_token: csrf_token.clone(),
-                expires: now() + PENDING_TTL,
-            },
+            Pending { request, browser, csrf_token: csrf_token.clone(), expires: now() + PENDING_TTL },
         );
         (id, csrf_token)
     }
@@ -130,14 +120,7 @@ impl Store {
     pub(crate) fn add_session(&mut self, sub: &str, auth_time: u64) -> String {
         self.prune();
         let id = random_token();
-        self.sessions.insert(
-            id.clone(),
-            Session {
-                sub: sub.to_owned(),
-                auth_time,
-                expires: auth_time + SESSION_TTL,
-            },
-        );
+        self.sessions.insert(id.clone(), Session { sub: sub.to_owned(), auth_time, expires: auth_time + SESSION_TTL });
         id
     }
 

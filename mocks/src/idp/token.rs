@@ -18,11 +18,7 @@ use super::{App, Fault, SCOPES_SUPPORTED};
 use crate::realm::Client;
 
 /// `POST /token`.
-pub(crate) async fn token(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     match token_response(&app, &headers, &body) {
         Ok(body) => {
             let mut response = Json(body).into_response();
@@ -47,9 +43,7 @@ fn token_response(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Value, 
         None => Err(OAuthError::invalid_request("grant_type is required")),
         Some("authorization_code") => code_grant(app, client, &params),
         Some("refresh_token") => refresh_grant(app, client, &params),
-        Some(other) => Err(OAuthError::unsupported_grant_type(format!(
-            "grant_type {other} is not supported"
-        ))),
+        Some(other) => Err(OAuthError::unsupported_grant_type(format!("grant_type {other} is not supported"))),
     }
 }
 
@@ -103,22 +97,14 @@ fn issue_tokens(
 }
 
 fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAuthError> {
-    let code_value = params
-        .get("code")
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let code_value = params.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let mut store = app.store();
-    let code = store
-        .codes
-        .get(code_value)
-        .cloned()
-        .ok_or_else(|| OAuthError::invalid_grant("the code is unknown"))?;
+    let code = store.codes.get(code_value).cloned().ok_or_else(|| OAuthError::invalid_grant("the code is unknown"))?;
     let request = &code.request;
     let now = now();
 
     if request.client_id != client.client_id && !app.has(Fault::CodeNotBoundToClient) {
-        return Err(OAuthError::invalid_grant(
-            "the code was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }
     if code.used && !app.has(Fault::CodeReusable) {
         if !app.has(Fault::CodeReuseKeepsTokens) {
@@ -141,9 +127,7 @@ fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAut
             (None, None) => true,
         };
         if !matches {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri does not match the authorization request",
-            ));
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
         }
     }
 
@@ -163,9 +147,7 @@ fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAut
                 is_pkce_value(verifier) && ct_eq(&s256(verifier), challenge)
             };
             if !ok {
-                return Err(OAuthError::invalid_grant(
-                    "code_verifier does not match the code_challenge",
-                ));
+                return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
             }
         }
         (None, Some(_)) => {
@@ -194,27 +176,13 @@ fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAut
         code.auth_time,
     );
     drop(store);
-    let id_token = id_token(
-        app,
-        client,
-        &code.sub,
-        code.auth_time,
-        request.nonce.as_deref(),
-        &access_token,
-    );
-    Ok(Issued {
-        access_token,
-        refresh_token,
-        scope: request.scope.clone(),
-        id_token,
-    }
-    .into_json(app))
+    let id_token = id_token(app, client, &code.sub, code.auth_time, request.nonce.as_deref(), &access_token);
+    Ok(Issued { access_token, refresh_token, scope: request.scope.clone(), id_token }.into_json(app))
 }
 
 fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAuthError> {
-    let presented = params
-        .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let presented =
+        params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let mut store = app.store();
     let now = now();
     let old = store
@@ -224,9 +192,7 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
         .filter(|t| t.is_active(now))
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
     if old.client_id != client.client_id && !app.has(Fault::RefreshNotBoundToClient) {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
     }
     let access_scope = match params.get("scope") {
         None => old.scope.clone(),
@@ -240,9 +206,7 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
                 }
             };
             if let Some(extra) = requested.iter().find(|s| !allowed(s)) {
-                return Err(OAuthError::invalid_scope(format!(
-                    "scope {extra} exceeds the original grant"
-                )));
+                return Err(OAuthError::invalid_scope(format!("scope {extra} exceeds the original grant")));
             }
             requested
         }
@@ -255,48 +219,20 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     {
         token.revoked = true;
     }
-    let (access_token, refresh_token) = issue_tokens(
-        app,
-        &mut store,
-        &client.client_id,
-        &old.sub,
-        &access_scope,
-        &old.scope,
-        old.grant,
-        old.auth_time,
-    );
+    let (access_token, refresh_token) =
+        issue_tokens(app, &mut store, &client.client_id, &old.sub, &access_scope, &old.scope, old.grant, old.auth_time);
     drop(store);
-    let sub = if app.has(Fault::RefreshIdTokenNewSub) {
-        format!("refreshed-{}", old.sub)
-    } else {
-        old.sub.clone()
-    };
+    let sub = if app.has(Fault::RefreshIdTokenNewSub) { format!("refreshed-{}", old.sub) } else { old.sub.clone() };
     let id_token = id_token(app, client, &sub, old.auth_time, None, &access_token);
-    Ok(Issued {
-        access_token,
-        refresh_token,
-        scope: access_scope,
-        id_token,
-    }
-    .into_json(app))
+    Ok(Issued { access_token, refresh_token, scope: access_scope, id_token }.into_json(app))
 }
 
 /// Builds and signs an ID token for `client`.
-fn id_token(
-    app: &App,
-    client: &Client,
-    sub: &str,
-    auth_time: u64,
-    nonce: Option<&str>,
-    access_token: &str,
-) -> String {
+fn id_token(app: &App, client: &Client, sub: &str, auth_time: u64, nonce: Option<&str>, access_token: &str) -> String {
     let now = now();
     let mut claims = Map::new();
-    let iss = if app.has(Fault::IdTokenWrongIss) {
-        "https://wrong-issuer.invalid".to_owned()
-    } else {
-        app.issuer.clone()
-    };
+    let iss =
+        if app.has(Fault::IdTokenWrongIss) { "https://wrong-issuer.invalid".to_owned() } else { app.issuer.clone() };
     claims.insert("iss".into(), iss.into());
     claims.insert("sub".into(), sub.into());
     if app.has(Fault::IdTokenAudMissingClient) {

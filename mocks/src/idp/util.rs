@@ -21,9 +21,7 @@ impl Params {
 
     /// Parameters of a request's query string.
     pub(crate) fn from_query(query: Option<&str>) -> Params {
-        query
-            .map(|q| Params::parse(q.as_bytes()))
-            .unwrap_or_default()
+        query.map(|q| Params::parse(q.as_bytes())).unwrap_or_default()
     }
 
     /// Parameters of a form body; `None` when the body is not declared as
@@ -34,11 +32,7 @@ impl Params {
 
     /// The first value of `name`; an empty value counts as absent.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
     /// How many times `name` occurs.
@@ -48,10 +42,7 @@ impl Params {
 
     /// The first parameter name that occurs more than once.
     pub(crate) fn repeated(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .find(|k| self.count(k) > 1)
+        self.0.iter().map(|(k, _)| k.as_str()).find(|k| self.count(k) > 1)
     }
 }
 
@@ -61,11 +52,7 @@ pub(crate) fn is_form(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// The value of cookie `name` sent with the request.
@@ -95,18 +82,12 @@ pub(crate) fn random_token() -> String {
 
 /// Seconds since the UNIX epoch.
 pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Compares two strings without stopping at the first differing byte.
 pub(crate) fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// BASE64URL(SHA-256(text)).
@@ -124,9 +105,7 @@ pub(crate) fn left_half_hash(text: &str) -> String {
 /// code verifiers and code challenges.
 pub(crate) fn is_pkce_value(value: &str) -> bool {
     (43..=128).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
@@ -179,10 +158,7 @@ mod tests {
     #[test]
     fn cookies_are_found() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; kensa_browser=xyz; b=2"),
-        );
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; kensa_browser=xyz; b=2"));
         assert_eq!(cookie(&headers, "kensa_browser").as_deref(), Some("xyz"));
         assert_eq!(cookie(&headers, "kensa_session"), None);
     }
@@ -198,10 +174,7 @@ mod tests {
     fn pkce_rfc7636_example() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         assert!(is_pkce_value(verifier));
-        assert_eq!(
-            s256(verifier),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
+        assert_eq!(s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         assert!(!is_pkce_value("short"));
     }
 

@@ -28,23 +28,15 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
     }
 
     /// The `error` member of a JSON error body.
@@ -58,17 +50,10 @@ impl Resp {
 }
 
 /// Sends one request and reads the whole response.
-pub async fn send(
-    issuer: &str,
-    method: &str,
-    target: &str,
-    headers: &[(&str, String)],
-    body: Option<&str>,
-) -> Resp {
+pub async fn send(issuer: &str, method: &str, target: &str, headers: &[(&str, String)], body: Option<&str>) -> Resp {
     let host = issuer.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).await.unwrap();
-    let mut request =
-        format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -86,30 +71,20 @@ pub async fn send(
 }
 
 fn parse_response(raw: &[u8]) -> Resp {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
     let head = std::str::from_utf8(&raw[..split]).unwrap();
     let mut body = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap();
     let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    let chunked =
+        headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
     if chunked {
         body = dechunk(&body);
     }
-    Resp {
-        status,
-        headers,
-        body: String::from_utf8(body).unwrap(),
-    }
+    Resp { status, headers, body: String::from_utf8(body).unwrap() }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
@@ -143,27 +118,14 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub async fn request(
-        &mut self,
-        issuer: &str,
-        method: &str,
-        target: &str,
-        body: Option<&str>,
-    ) -> Resp {
+    pub async fn request(&mut self, issuer: &str, method: &str, target: &str, body: Option<&str>) -> Resp {
         let mut headers = Vec::new();
         if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let jar: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             headers.push(("Cookie", jar.join("; ")));
         }
         if body.is_some() {
-            headers.push((
-                "Content-Type",
-                "application/x-www-form-urlencoded".to_owned(),
-            ));
+            headers.push(("Content-Type", "application/x-www-form-urlencoded".to_owned()));
         }
         let resp = send(issuer, method, target, &headers, body).await;
         for set in resp.header_all("set-cookie") {
@@ -187,12 +149,7 @@ pub fn realm() -> Realm {
 
 pub fn keys() -> Keys {
     let read = |name: &str| std::fs::read_to_string(format!("{FIXTURES}/keys/{name}")).unwrap();
-    Keys::from_pem(
-        &read("rs256.pem"),
-        &read("es256.pem"),
-        &read("rs256-rogue.pem"),
-    )
-    .unwrap()
+    Keys::from_pem(&read("rs256.pem"), &read("es256.pem"), &read("rs256-rogue.pem")).unwrap()
 }
 
 pub async fn start(fault: Option<Fault>) -> Env {
@@ -217,10 +174,7 @@ pub fn kensa_random() -> String {
 /// Extracts the value of a hidden input from the login page.
 pub fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = page
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {page}"))
-        + marker.len();
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} in {page}")) + marker.len();
     let end = start + page[start..].find('"').unwrap();
     page[start..end].to_owned()
 }
@@ -253,11 +207,8 @@ impl AuthParams {
     }
 
     pub fn query(&self) -> String {
-        let mut pairs = vec![
-            ("response_type", "code"),
-            ("client_id", self.client_id.as_str()),
-            ("scope", self.scope.as_str()),
-        ];
+        let mut pairs =
+            vec![("response_type", "code"), ("client_id", self.client_id.as_str()), ("scope", self.scope.as_str())];
         if let Some(v) = &self.redirect_uri {
             pairs.push(("redirect_uri", v));
         }
@@ -290,44 +241,27 @@ impl Env {
 
     /// GET /authorize, expecting the login page.
     pub async fn login_page(&self, browser: &mut Browser, params: &AuthParams) -> Resp {
-        let resp = browser
-            .request(
-                self.issuer(),
-                "GET",
-                &format!("/authorize?{}", params.query()),
-                None,
-            )
-            .await;
+        let resp = browser.request(self.issuer(), "GET", &format!("/authorize?{}", params.query()), None).await;
         assert_eq!(resp.status, 200, "{}", resp.body);
         resp
     }
 
     /// Submits the login form of `page`.
-    pub async fn submit_login(
-        &self,
-        browser: &mut Browser,
-        page: &Resp,
-        username: &str,
-        password: &str,
-    ) -> Resp {
+    pub async fn submit_login(&self, browser: &mut Browser, page: &Resp, username: &str, password: &str) -> Resp {
         let body = form(&[
             ("request_id", &hidden(&page.body, "request_id")),
             ("csrf_token", &hidden(&page.body, "csrf_token")),
             ("username", username),
             ("password", password),
         ]);
-        browser
-            .request(self.issuer(), "POST", "/login", Some(&body))
-            .await
+        browser.request(self.issuer(), "POST", "/login", Some(&body)).await
     }
 
     /// Runs the browser part of the flow as alice and returns the callback URL.
     pub async fn authorize(&self, browser: &mut Browser, params: &AuthParams) -> Url {
         let page = self.login_page(browser, params).await;
         let user = self.realm.user("alice").unwrap();
-        let resp = self
-            .submit_login(browser, &page, &user.username, &user.password)
-            .await;
+        let resp = self.submit_login(browser, &page, &user.username, &user.password).await;
         assert_eq!(resp.status, 303, "{}", resp.body);
         resp.location()
     }
@@ -343,13 +277,7 @@ impl Env {
     pub async fn post_as(&self, client: &Client, path: &str, pairs: &[(&str, &str)]) -> Resp {
         match client.token_endpoint_auth_method.as_str() {
             "client_secret_basic" => {
-                self.post_basic(
-                    path,
-                    &client.client_id,
-                    client.client_secret.as_deref().unwrap(),
-                    pairs,
-                )
-                .await
+                self.post_basic(path, &client.client_id, client.client_secret.as_deref().unwrap(), pairs).await
             }
             "client_secret_post" => {
                 let mut all = pairs.to_vec();
@@ -365,33 +293,14 @@ impl Env {
         }
     }
 
-    pub async fn post_basic(
-        &self,
-        path: &str,
-        id: &str,
-        secret: &str,
-        pairs: &[(&str, &str)],
-    ) -> Resp {
+    pub async fn post_basic(&self, path: &str, id: &str, secret: &str, pairs: &[(&str, &str)]) -> Resp {
         let credentials = STANDARD.encode(format!("{}:{}", enc(id), enc(secret)));
-        self.post(
-            path,
-            &[("Authorization", format!("Basic {credentials}"))],
-            pairs,
-        )
-        .await
+        self.post(path, &[("Authorization", format!("Basic {credentials}"))], pairs).await
     }
 
-    pub async fn post(
-        &self,
-        path: &str,
-        headers: &[(&str, String)],
-        pairs: &[(&str, &str)],
-    ) -> Resp {
+    pub async fn post(&self, path: &str, headers: &[(&str, String)], pairs: &[(&str, &str)]) -> Resp {
         let mut headers = headers.to_vec();
-        headers.push((
-            "Content-Type",
-            "application/x-www-form-urlencoded".to_owned(),
-        ));
+        headers.push(("Content-Type", "application/x-www-form-urlencoded".to_owned()));
         send(self.issuer(), "POST", path, &headers, Some(&form(pairs))).await
     }
 
@@ -418,10 +327,7 @@ impl Env {
     }
 
     pub async fn refresh(&self, client: &Client, refresh_token: &str, scope: Option<&str>) -> Resp {
-        let mut pairs = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ];
+        let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
         if let Some(scope) = scope {
             pairs.push(("scope", scope));
         }
@@ -429,21 +335,12 @@ impl Env {
     }
 
     pub async fn userinfo(&self, access_token: &str) -> Resp {
-        send(
-            self.issuer(),
-            "GET",
-            "/userinfo",
-            &[("Authorization", format!("Bearer {access_token}"))],
-            None,
-        )
-        .await
+        send(self.issuer(), "GET", "/userinfo", &[("Authorization", format!("Bearer {access_token}"))], None).await
     }
 
     pub async fn introspect(&self, token: &str) -> Value {
         let client = self.client("confidential");
-        let resp = self
-            .post_as(&client, "/introspect", &[("token", token)])
-            .await;
+        let resp = self.post_as(&client, "/introspect", &[("token", token)]).await;
         assert_eq!(resp.status, 200, "{}", resp.body);
         resp.json()
     }
@@ -458,9 +355,7 @@ fn enc(text: &str) -> String {
 }
 
 pub fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
 /// The decoded header and claims of a compact JWS, unverified.

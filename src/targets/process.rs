@@ -1,0 +1,386 @@
+//! Process targets: a real IdP that kensa sets up once into a cache folder,
+//! then starts per run as a child process on 127.0.0.1 and stops by its own
+//! process group when the run ends, fails or is interrupted.
+//!
+//! A process target is a folder `fixtures/targets/<name>/` with a
+//! `target.toml`:
+//!
+//! ```toml
+//! description = "node-oidc-provider, an OpenID Certified OP (npm)"
+//! version = "oidc-provider 9.13.3"
+//! requires = ["node", "npm"]              # commands that must be on PATH
+//! setup = ["sh", "{dir}/setup.sh", "{cache}"]
+//! setup_inputs = ["package.json", "package-lock.json", "setup.sh"]
+//! start = ["node", "{dir}/provider.mjs"]
+//! issuer = "http://127.0.0.1:{port}"
+//! login_profile = "node-oidc-provider"
+//! ready_timeout_secs = 30
+//! [env]
+//! KENSA_NODE_MODULES = "{cache}/node_modules"
+//! ```
+//!
+//! Placeholders: `{dir}` the target folder, `{cache}` its cache folder,
+//! `{state}` a folder for this run, `{port}` the port chosen for this run,
+//! `{issuer}`. Every started process also gets `KENSA_PORT`,
+//! `KENSA_REALM_JSON` (the realm fixture as JSON), `KENSA_CACHE` and
+//! `KENSA_STATE` in its environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest as _, Sha256};
+
+use super::TargetError;
+use crate::http::{HttpClient, Request};
+use crate::secret::Scrubber;
+
+/// The `target.toml` of a process target.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    /// One line about the target.
+    pub description: String,
+    /// The pinned version, recorded in reports.
+    pub version: String,
+    /// Commands that must be on PATH.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// How to install it into its cache folder (run once per input change).
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// Files of the target folder whose content decides whether setup must
+    /// run again.
+    #[serde(default)]
+    pub setup_inputs: Vec<String>,
+    /// The server command; it must stay in the foreground.
+    pub start: Vec<String>,
+    /// The issuer, with `{port}`.
+    pub issuer: String,
+    /// Which login profile drives its pages.
+    #[serde(default = "generic")]
+    pub login_profile: String,
+    /// The realm user scenarios log in as.
+    #[serde(default = "alice")]
+    pub default_user: String,
+    /// Seconds to wait for discovery to answer.
+    #[serde(default = "thirty")]
+    pub ready_timeout_secs: u64,
+    /// Seconds setup may take.
+    #[serde(default = "setup_timeout")]
+    pub setup_timeout_secs: u64,
+    /// Extra environment, with placeholders.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+fn generic() -> String {
+    "generic".into()
+}
+fn alice() -> String {
+    "alice".into()
+}
+fn thirty() -> u64 {
+    30
+}
+fn setup_timeout() -> u64 {
+    900
+}
+
+impl ProcessSpec {
+    /// Reads `dir/target.toml`.
+    ///
+    /// # Errors
+    /// When it is missing or invalid.
+    pub fn load(dir: &Path) -> Result<Self, TargetError> {
+        let path = dir.join("target.toml");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| TargetError::Fixture { path: path.clone(), reason: e.to_string() })?;
+        let spec: Self =
+            toml::from_str(&text).map_err(|e| TargetError::Fixture { path: path.clone(), reason: e.to_string() })?;
+        if spec.start.is_empty() {
+            return Err(TargetError::Fixture { path, reason: "start is empty".into() });
+        }
+        Ok(spec)
+    }
+
+    /// `Ok` when every required command is on PATH, else what is missing.
+    ///
+    /// # Errors
+    /// The missing commands and what to install.
+    pub fn availability(&self) -> Result<(), String> {
+        let missing: Vec<&str> = self.requires.iter().map(String::as_str).filter(|c| which(c).is_none()).collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} not found on PATH; install {} first", missing.join(", "), missing.join(" and ")))
+        }
+    }
+}
+
+/// The first executable called `cmd` on PATH.
+#[must_use]
+pub fn which(cmd: &str) -> Option<PathBuf> {
+    if cmd.contains('/') {
+        return Path::new(cmd).is_file().then(|| PathBuf::from(cmd));
+    }
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(cmd)).find(|p| p.is_file()))
+}
+
+/// kensa's cache folder: `$KENSA_CACHE_DIR`, else `$XDG_CACHE_HOME/kensa`,
+/// else `~/.cache/kensa`.
+#[must_use]
+pub fn cache_root() -> PathBuf {
+    if let Some(d) = std::env::var_os("KENSA_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("kensa");
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/kensa"))
+        .unwrap_or_else(|| std::env::temp_dir().join("kensa-cache"))
+}
+
+struct Placeholders {
+    dir: String,
+    cache: String,
+    state: String,
+    port: String,
+    issuer: String,
+}
+
+impl Placeholders {
+    fn fill(&self, s: &str) -> String {
+        s.replace("{dir}", &self.dir)
+            .replace("{cache}", &self.cache)
+            .replace("{state}", &self.state)
+            .replace("{port}", &self.port)
+            .replace("{issuer}", &self.issuer)
+    }
+}
+
+fn tail(path: &Path, lines: usize, scrubber: &Scrubber) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    let start = all.len().saturating_sub(lines);
+    scrubber.scrub(&all[start..].iter().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n"))
+}
+
+fn setup_stamp(dir: &Path, spec: &ProcessSpec) -> Result<String, TargetError> {
+    let mut h = Sha256::new();
+    h.update(spec.setup.join("\0").as_bytes());
+    for input in &spec.setup_inputs {
+        let p = dir.join(input);
+        let bytes = std::fs::read(&p).map_err(|e| TargetError::Fixture { path: p.clone(), reason: e.to_string() })?;
+        h.update(input.as_bytes());
+        h.update(&bytes);
+    }
+    Ok(crate::oidc::b64url(&h.finalize()))
+}
+
+/// Runs the target's setup into its cache folder unless the stamp of its
+/// inputs says it is already done. Prints a progress line when it runs.
+///
+/// # Errors
+/// When setup fails or times out; the message ends with its last output.
+pub async fn ensure_setup(
+    name: &str,
+    dir: &Path,
+    spec: &ProcessSpec,
+    scrubber: &Scrubber,
+) -> Result<PathBuf, TargetError> {
+    let cache = cache_root().join(name);
+    std::fs::create_dir_all(&cache).map_err(|e| TargetError::Fixture { path: cache.clone(), reason: e.to_string() })?;
+    if spec.setup.is_empty() {
+        return Ok(cache);
+    }
+    let stamp = setup_stamp(dir, spec)?;
+    let stamp_file = cache.join(".kensa-setup-stamp");
+    if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
+        return Ok(cache);
+    }
+    let started = Instant::now();
+    println!("kensa: setting up target {name} into {} (first run, or its setup inputs changed) ...", cache.display());
+    let ph = Placeholders {
+        dir: dir.display().to_string(),
+        cache: cache.display().to_string(),
+        state: cache.display().to_string(),
+        port: String::new(),
+        issuer: String::new(),
+    };
+    let log_path = cache.join("setup.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| TargetError::Fixture { path: log_path.clone(), reason: e.to_string() })?;
+    let log2 = log.try_clone().map_err(|e| TargetError::Fixture { path: log_path.clone(), reason: e.to_string() })?;
+    let args: Vec<String> = spec.setup.iter().map(|a| ph.fill(a)).collect();
+    let mut cmd = tokio::process::Command::new(&args[0]);
+    cmd.args(&args[1..])
+        .current_dir(dir)
+        .env("KENSA_CACHE", &cache)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log2))
+        .kill_on_drop(true);
+    let fail = |reason: String| TargetError::Setup { target: name.into(), reason, log: tail(&log_path, 15, scrubber) };
+    let mut child = cmd.spawn().map_err(|e| fail(format!("cannot run {:?}: {e}", args[0])))?;
+    let status = match tokio::time::timeout(Duration::from_secs(spec.setup_timeout_secs), child.wait()).await {
+        Ok(s) => s.map_err(|e| fail(e.to_string()))?,
+        Err(_) => return Err(fail(format!("setup took longer than {} s", spec.setup_timeout_secs))),
+    };
+    if !status.success() {
+        return Err(fail(format!("{} exited with {status}", args.join(" "))));
+    }
+    std::fs::write(&stamp_file, stamp).map_err(|e| TargetError::Fixture { path: stamp_file, reason: e.to_string() })?;
+    println!("kensa: target {name} set up in {}", crate::report::human(started.elapsed()));
+    Ok(cache)
+}
+
+/// A running target process; dropping it stops it.
+#[derive(Debug)]
+pub struct RunningProcess {
+    child: Option<tokio::process::Child>,
+    pid: u32,
+    state: PathBuf,
+    /// The issuer it serves.
+    pub issuer: String,
+}
+
+/// A free port on 127.0.0.1.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts the target and waits until its discovery document answers.
+///
+/// # Errors
+/// When it cannot be spawned, exits early, or is not ready in time; the
+/// message ends with its last output lines.
+pub async fn start(
+    name: &str,
+    dir: &Path,
+    spec: &ProcessSpec,
+    cache: &Path,
+    realm_json: &str,
+    scrubber: &Scrubber,
+) -> Result<RunningProcess, TargetError> {
+    let io_err = |path: &Path, e: std::io::Error| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() };
+    let state =
+        std::env::temp_dir().join(format!("kensa-{name}-{}-{}", std::process::id(), crate::oidc::random_token(6)));
+    std::fs::create_dir_all(&state).map_err(|e| io_err(&state, e))?;
+    let realm_path = state.join("realm.json");
+    std::fs::write(&realm_path, realm_json).map_err(|e| io_err(&realm_path, e))?;
+    let port =
+        free_port().map_err(|e| TargetError::Start { target: name.into(), reason: format!("no free port: {e}") })?;
+    let mut ph = Placeholders {
+        dir: dir.display().to_string(),
+        cache: cache.display().to_string(),
+        state: state.display().to_string(),
+        port: port.to_string(),
+        issuer: String::new(),
+    };
+    ph.issuer = ph.fill(&spec.issuer);
+    let issuer = ph.issuer.clone();
+    let log_path = state.join("target.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| io_err(&log_path, e))?;
+    let log2 = log.try_clone().map_err(|e| io_err(&log_path, e))?;
+    let args: Vec<String> = spec.start.iter().map(|a| ph.fill(a)).collect();
+    let mut cmd = tokio::process::Command::new(&args[0]);
+    cmd.args(&args[1..])
+        .current_dir(dir)
+        .env("KENSA_PORT", port.to_string())
+        .env("KENSA_REALM_JSON", &realm_path)
+        .env("KENSA_CACHE", cache)
+        .env("KENSA_STATE", &state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(log2))
+        .process_group(0)
+        .kill_on_drop(true);
+    for (k, v) in &spec.env {
+        cmd.env(k, ph.fill(v));
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| TargetError::Start { target: name.into(), reason: format!("cannot run {:?}: {e}", args[0]) })?;
+    let pid = child.id().unwrap_or(0);
+    let mut running = RunningProcess { child: Some(child), pid, state, issuer: issuer.clone() };
+
+    let http = HttpClient::with_limits(scrubber.clone(), Duration::from_secs(2), 1 << 20)
+        .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
+    let url = crate::oidc::discovery::discovery_url(&issuer)
+        .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
+    let deadline = Instant::now() + Duration::from_secs(spec.ready_timeout_secs);
+    loop {
+        if let Some(child) = running.child.as_mut()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            let reason = format!(
+                "it exited with {status} before it was ready; its last output:\n{}",
+                tail(&log_path, 15, scrubber)
+            );
+            running.stop();
+            return Err(TargetError::Start { target: name.into(), reason });
+        }
+        if let Ok(resp) = http.send(Request::get(url.clone())).await
+            && resp.status == 200
+        {
+            return Ok(running);
+        }
+        if Instant::now() > deadline {
+            let reason = format!(
+                "{url} did not answer 200 within {} s; its last output:\n{}",
+                spec.ready_timeout_secs,
+                tail(&log_path, 15, scrubber)
+            );
+            running.stop();
+            return Err(TargetError::Start { target: name.into(), reason });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn signal_group(pgid: u32, signal: &str) {
+    // The child leads its own process group (process_group(0)), so the
+    // whole tree it started gets the signal.
+    let _ = std::process::Command::new("kill")
+        .args([signal, "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+impl RunningProcess {
+    /// The process id of the server (leader of its process group).
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Stops the process group: SIGTERM, up to 5 s to exit, then SIGKILL.
+    /// Removes the run's state folder.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        if self.pid != 0 {
+            signal_group(self.pid, "-TERM");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            signal_group(self.pid, "-KILL");
+        }
+        let _ = child.start_kill();
+        let _ = child.try_wait();
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+impl Drop for RunningProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
