@@ -223,15 +223,20 @@ enum TargetRun {
     Interrupted,
 }
 
-async fn run_target(
-    name: &str,
-    args: &RunArgs,
+/// What every target of a run shares.
+struct Plan<'a> {
+    args: &'a RunArgs,
     selected: usize,
     filter: Option<TagOperation>,
     fault: Option<Fault>,
-    expected: HashMap<String, String>,
-    scrubber: &Scrubber,
-) -> TargetRun {
+    scrubber: &'a Scrubber,
+    interrupt: Interrupt,
+}
+
+async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, String>) -> TargetRun {
+    let Plan { args, selected, fault, scrubber, .. } = *plan;
+    let filter = plan.filter.clone();
+    let interrupt = plan.interrupt.clone();
     let started = Instant::now();
     let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
     println!("kensa: starting target {name}{fault_note} ...");
@@ -245,7 +250,7 @@ async fn run_target(
                 return TargetRun::NotStarted { reason: e.to_string(), unavailable };
             }
         },
-        _ = interrupt() => return TargetRun::Interrupted,
+        _ = interrupt.clone().wait() => return TargetRun::Interrupted,
     };
     let info = Arc::clone(&target.info);
     let version = info.version.clone().map(|v| format!(" ({v})")).unwrap_or_default();
@@ -281,7 +286,7 @@ async fn run_target(
     });
     let interrupted = tokio::select! {
         _ = run => false,
-        _ = interrupt() => true,
+        _ = interrupt.wait() => true,
     };
     std::panic::set_hook(hook);
     target.stop();
@@ -315,20 +320,38 @@ async fn run_target(
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupt() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+/// Ctrl-C and SIGTERM, listened for from the start of the run so that no
+/// target is ever spawned before the handlers are in place.
+#[derive(Clone)]
+struct Interrupt(tokio::sync::watch::Receiver<bool>);
+
+impl Interrupt {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            let _ = tx.send(true);
+        });
+        Ok(Self(rx))
+    }
+
+    async fn wait(mut self) {
+        let _ = self.0.wait_for(|v| *v).await;
     }
 }
 
 async fn run(args: RunArgs) -> u8 {
     let started = Instant::now();
+    let interrupt = match Interrupt::install() {
+        Ok(i) => i,
+        Err(e) => return setup_error(format!("cannot listen for Ctrl-C: {e}")),
+    };
     let cat = match load_catalogue(&args.features) {
         Ok(c) => c,
         Err(code) => return code,
@@ -372,6 +395,14 @@ async fn run(args: RunArgs) -> u8 {
     }
 
     let scrubber = Scrubber::new();
+    let plan = Plan {
+        args: &args,
+        selected: selected.len(),
+        filter: filter.clone(),
+        fault,
+        scrubber: &scrubber,
+        interrupt: interrupt.clone(),
+    };
     let mut summaries = Vec::new();
     let mut junit_parts = Vec::new();
     let mut json_parts = Vec::new();
@@ -379,7 +410,7 @@ async fn run(args: RunArgs) -> u8 {
     let mut blocking_skips = 0;
     for name in &names {
         let expected = expected_by_target.remove(name).unwrap_or_default();
-        match run_target(name, &args, selected.len(), filter.clone(), fault, expected, &scrubber).await {
+        match run_target(name, &plan, expected).await {
             TargetRun::Ran { summary, junit, json } => {
                 junit_parts.push((name.clone(), junit));
                 json_parts.push((name.clone(), json));

@@ -70,8 +70,11 @@ pub type StepResult = Result<(), Failure>;
 pub struct KensaWorld {
     /// The run context.
     pub ctx: Arc<RunContext>,
-    /// This scenario's browser and API client.
+    /// This scenario's browser: the cookie jar of the user's session.
     pub http: HttpClient,
+    /// The relying party's back channel (no cookies), sharing the browser's
+    /// exchange recorder.
+    pub api: HttpClient,
     /// The client role in use (`confidential` unless a step chose another).
     pub role: String,
     /// The discovery document, once fetched.
@@ -117,9 +120,11 @@ impl KensaWorld {
             .and_then(|c| c.clone())
             .ok_or_else(|| anyhow!("no target is running: scenarios run only under `kensa run`"))?;
         let http = HttpClient::new(ctx.scrubber.clone())?;
+        let api = http.back_channel()?;
         Ok(Self {
             ctx,
             http,
+            api,
             role: "confidential".into(),
             discovery: None,
             jwks: None,
@@ -144,7 +149,7 @@ impl KensaWorld {
     /// When it cannot be fetched or is not a JSON object.
     pub async fn discovery(&mut self) -> anyhow::Result<&Discovery> {
         if self.discovery.is_none() {
-            let d = Discovery::fetch(&self.http, &self.ctx.target.issuer.clone()).await?;
+            let d = Discovery::fetch(&self.api, &self.ctx.target.issuer.clone()).await?;
             self.discovery = Some(d);
         }
         self.discovery.as_ref().ok_or_else(|| anyhow!("discovery document unavailable"))
@@ -165,7 +170,7 @@ impl KensaWorld {
     pub async fn jwks(&mut self) -> anyhow::Result<&Jwks> {
         if self.jwks.is_none() {
             let url = self.endpoint("jwks_uri").await?;
-            self.jwks = Some(Jwks::fetch(&self.http, url).await?);
+            self.jwks = Some(Jwks::fetch(&self.api, url).await?);
         }
         self.jwks.as_ref().ok_or_else(|| anyhow!("JWKS unavailable"))
     }
@@ -301,7 +306,7 @@ impl KensaWorld {
         form: Vec<(String, String)>,
     ) -> anyhow::Result<&EndpointResponse> {
         let url = self.endpoint(member).await?;
-        let resp = token::post(&self.http, url, auth, form).await?;
+        let resp = token::post(&self.api, url, auth, form).await?;
         if member == "token_endpoint"
             && resp.status() == 200
             && let Some(json) = &resp.json

@@ -145,12 +145,17 @@ async fn refused_with(w: &mut KensaWorld, errors: String) -> StepResult {
             Some(e) if allowed.contains(e) => Ok(()),
             _ => Err(anyhow!("the authorization error is {:?}, expected one of {allowed:?}", cb.error_text()).into()),
         },
-        // An error page instead of a redirect is also a refusal.
-        (None, Some(Outcome::Page { response, .. })) if response.status >= 400 => Ok(()),
+        // An error page instead of a redirect is also a refusal: a 4xx
+        // status, or a page that shows an error message.
+        (None, Some(Outcome::Page { response, .. }))
+            if response.status >= 400 || page_error(&response.text()).is_some() =>
+        {
+            Ok(())
+        }
         (None, Some(Outcome::Page { response, .. })) => Err(anyhow!(
-            "the flow stopped on HTTP {} without an error: {}",
+            "the flow stopped on HTTP {} without a code and without an error: {}",
             response.status,
-            page_error(&response.text()).unwrap_or_default()
+            kensa::http::preview(&response.text(), 160)
         )
         .into()),
         _ => Err(anyhow!("no login flow ran").into()),

@@ -14,7 +14,7 @@ async fn call(w: &mut KensaWorld, method: &str, token: &str) -> StepResult {
     }
     .bearer(token)
     .header("accept", "application/json");
-    let response = w.http.send(req).await?;
+    let response = w.api.send(req).await?;
     let json = serde_json::from_slice(&response.body).ok();
     w.last = Some(EndpointResponse { response, json });
     Ok(())

@@ -10,3 +10,4 @@ mod cli;
 mod common;
 mod e2e;
 mod fault_matrix;
+mod process;

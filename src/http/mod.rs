@@ -337,6 +337,24 @@ impl HttpClient {
         Ok(Self { client, exchanges: Arc::default(), scrubber, max_body, timeout })
     }
 
+    /// A client for the relying party's back channel (token, userinfo,
+    /// revocation, introspection calls): no cookie jar, as a server-side
+    /// client never carries the user's browser cookies, but the same
+    /// recorder, scrubber and limits as this one.
+    ///
+    /// # Errors
+    /// When the underlying client cannot be built.
+    pub fn back_channel(&self) -> Result<Self, HttpError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(HttpError::Client)?;
+        Ok(Self { client, exchanges: Arc::clone(&self.exchanges), scrubber: self.scrubber.clone(), ..*self })
+    }
+
     /// The run's scrubber.
     #[must_use]
     pub fn scrubber(&self) -> &Scrubber {

@@ -314,8 +314,10 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
             spec.availability().map_err(|reason| TargetError::Unavailable { target: other.into(), reason })?;
             let realm = load_realm(&opts.fixtures)?;
             register_realm_secrets(&realm, scrubber);
-            let cache = process::ensure_setup(other, &dir, &spec, scrubber).await?;
-            let running = process::start(other, &dir, &spec, &cache, &realm_json(&opts.fixtures)?, scrubber).await?;
+            let realm_json = realm_json(&opts.fixtures)?;
+            let cache = process::ensure_setup(other, &dir, &spec, &realm_json, scrubber).await?;
+            let version = process::installed_version(&spec).await.unwrap_or_else(|| spec.version.clone());
+            let running = process::start(other, &dir, &spec, &cache, &realm_json, scrubber).await?;
             let info = TargetInfo {
                 name: other.into(),
                 issuer: running.issuer.clone(),
@@ -323,7 +325,7 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 default_user: spec.default_user.clone(),
                 fault: None,
                 kind: Kind::Process,
-                version: Some(spec.version.clone()),
+                version: Some(version),
                 login_profile: spec.login_profile.clone(),
                 pid: Some(running.pid()),
             };

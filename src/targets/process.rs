@@ -47,6 +47,13 @@ pub struct ProcessSpec {
     /// Commands that must be on PATH.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// Whether setup and start need root (system packages).
+    #[serde(default)]
+    pub requires_root: bool,
+    /// A command printing the installed version, run after setup; its output
+    /// replaces `version` in reports.
+    #[serde(default)]
+    pub version_command: Vec<String>,
     /// How to install it into its cache folder (run once per input change).
     #[serde(default)]
     pub setup: Vec<String>,
@@ -111,12 +118,29 @@ impl ProcessSpec {
     /// The missing commands and what to install.
     pub fn availability(&self) -> Result<(), String> {
         let missing: Vec<&str> = self.requires.iter().map(String::as_str).filter(|c| which(c).is_none()).collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("{} not found on PATH; install {} first", missing.join(", "), missing.join(" and ")))
+        if !missing.is_empty() {
+            return Err(format!("{} not found on PATH; install {} first", missing.join(", "), missing.join(" and ")));
         }
+        if self.requires_root && !is_root() {
+            return Err("its setup installs system packages and runs the IdP as a service user: run kensa as root".into());
+        }
+        Ok(())
     }
+}
+
+/// Whether this process runs as root.
+#[must_use]
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// The installed version, from `version_command`, if it prints one.
+pub async fn installed_version(spec: &ProcessSpec) -> Option<String> {
+    let (cmd, args) = spec.version_command.split_first()?;
+    let out = tokio::process::Command::new(cmd).args(args).stdin(Stdio::null()).output().await.ok()?;
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !v.is_empty()).then_some(v)
 }
 
 /// The first executable called `cmd` on PATH.
@@ -168,9 +192,10 @@ fn tail(path: &Path, lines: usize, scrubber: &Scrubber) -> String {
     scrubber.scrub(&all[start..].iter().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n"))
 }
 
-fn setup_stamp(dir: &Path, spec: &ProcessSpec) -> Result<String, TargetError> {
+fn setup_stamp(dir: &Path, spec: &ProcessSpec, realm_json: &str) -> Result<String, TargetError> {
     let mut h = Sha256::new();
     h.update(spec.setup.join("\0").as_bytes());
+    h.update(realm_json.as_bytes());
     for input in &spec.setup_inputs {
         let p = dir.join(input);
         let bytes = std::fs::read(&p).map_err(|e| TargetError::Fixture { path: p.clone(), reason: e.to_string() })?;
@@ -189,6 +214,7 @@ pub async fn ensure_setup(
     name: &str,
     dir: &Path,
     spec: &ProcessSpec,
+    realm_json: &str,
     scrubber: &Scrubber,
 ) -> Result<PathBuf, TargetError> {
     let cache = cache_root().join(name);
@@ -196,7 +222,7 @@ pub async fn ensure_setup(
     if spec.setup.is_empty() {
         return Ok(cache);
     }
-    let stamp = setup_stamp(dir, spec)?;
+    let stamp = setup_stamp(dir, spec, realm_json)?;
     let stamp_file = cache.join(".kensa-setup-stamp");
     if std::fs::read_to_string(&stamp_file).ok().as_deref() == Some(stamp.as_str()) {
         return Ok(cache);
@@ -215,10 +241,13 @@ pub async fn ensure_setup(
         .map_err(|e| TargetError::Fixture { path: log_path.clone(), reason: e.to_string() })?;
     let log2 = log.try_clone().map_err(|e| TargetError::Fixture { path: log_path.clone(), reason: e.to_string() })?;
     let args: Vec<String> = spec.setup.iter().map(|a| ph.fill(a)).collect();
+    let realm_path = cache.join("realm.json");
+    std::fs::write(&realm_path, realm_json).map_err(|e| TargetError::Fixture { path: realm_path.clone(), reason: e.to_string() })?;
     let mut cmd = tokio::process::Command::new(&args[0]);
     cmd.args(&args[1..])
         .current_dir(dir)
         .env("KENSA_CACHE", &cache)
+        .env("KENSA_REALM_JSON", &realm_path)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log2))

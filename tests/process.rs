@@ -1,0 +1,142 @@
+//! Process targets: kensa stops the target's whole process tree when the run
+//! ends and when it is interrupted, and explains a target that cannot start.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::root;
+
+/// A fixtures folder with a `static` process target: a shell that starts a
+/// Python static file server (a child of its own) serving a discovery
+/// document, so readiness works and the process tree has two levels.
+fn fixtures_with_static_target(dir: &Path) {
+    std::fs::copy(root().join("fixtures/realm.toml"), dir.join("realm.toml")).unwrap();
+    let t = dir.join("targets/static");
+    std::fs::create_dir_all(t.join("www/.well-known")).unwrap();
+    std::fs::write(t.join("www/.well-known/openid-configuration"), r#"{"issuer":"http://127.0.0.1"}"#).unwrap();
+    std::fs::write(
+        t.join("target.toml"),
+        r#"description = "a static file server standing in for an IdP"
+version = "test"
+requires = ["sh", "python3"]
+start = ["sh", "-c", "python3 -m http.server --bind 127.0.0.1 --directory {dir}/www $KENSA_PORT & echo child $!; wait"]
+issuer = "http://127.0.0.1:{port}"
+ready_timeout_secs = 20
+"#,
+    )
+    .unwrap();
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
+        .unwrap_or(false)
+}
+
+fn wait_dead(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// PIDs of every process whose command line mentions `needle`.
+fn pids_with(needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).contains(needle) && alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn kensa_cmd(fixtures: &Path, reports: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kensa"));
+    c.args(["run", "--quiet", "--target", "static", "--tags", "@area:discovery"])
+        .arg("--fixtures")
+        .arg(fixtures)
+        .arg("--report-dir")
+        .arg(reports)
+        .current_dir(root())
+        .env("KENSA_CACHE_DIR", fixtures.join("cache"));
+    c
+}
+
+#[test]
+fn the_target_process_tree_is_gone_when_the_run_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures_with_static_target(dir.path());
+    let www = dir.path().join("targets/static/www");
+    let out = kensa_cmd(dir.path(), &dir.path().join("reports")).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // A static file server is no IdP: the checks ran, and some failed.
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("ready in") && stdout.contains("pid "), "{stdout}");
+    let pid: u32 =
+        stdout.split("pid ").nth(1).unwrap().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+    assert!(wait_dead(pid), "target process {pid} outlived the run");
+    assert!(pids_with(www.to_str().unwrap()).is_empty(), "the target's child server outlived the run");
+}
+
+#[test]
+fn ctrl_c_stops_the_target_process_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures_with_static_target(dir.path());
+    let www = dir.path().join("targets/static/www");
+    let mut child = kensa_cmd(dir.path(), &dir.path().join("reports"))
+        .args(["--concurrency", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let pid: u32 = loop {
+        let line = lines.next().expect("kensa printed the ready line").unwrap();
+        if let Some(rest) = line.split("pid ").nth(1) {
+            break rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+        }
+    };
+    assert!(alive(pid));
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    // Either the interrupt arrived mid-run (130) or the short run had
+    // already finished (1); in both cases nothing may be left behind.
+    assert!(matches!(status.code(), Some(130) | Some(1)), "{status:?}");
+    assert!(wait_dead(pid), "target process {pid} outlived the interrupted run");
+    assert!(pids_with(www.to_str().unwrap()).is_empty(), "the target's child server outlived the interrupted run");
+}
+
+#[test]
+fn a_target_that_cannot_start_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures_with_static_target(dir.path());
+    let t = dir.path().join("targets/static/target.toml");
+    let text = std::fs::read_to_string(&t)
+        .unwrap()
+        .replace("requires = [\"sh\", \"python3\"]", "requires = [\"kensa-no-such-tool\"]");
+    std::fs::write(&t, text).unwrap();
+    let out = kensa_cmd(dir.path(), &dir.path().join("reports")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("kensa-no-such-tool not found"), "{stderr}");
+
+    // A server that exits at once: the error carries its last output.
+    let text = std::fs::read_to_string(&t)
+        .unwrap()
+        .replace("requires = [\"kensa-no-such-tool\"]", "requires = [\"sh\"]")
+        .replace("python3 -m http.server", "echo boom-from-the-target >&2; exit 3; true");
+    std::fs::write(&t, text).unwrap();
+    let out = kensa_cmd(dir.path(), &dir.path().join("reports")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("boom-from-the-target") && stderr.contains("exited"), "{stderr}");
+}
