@@ -46,6 +46,19 @@ enum Command {
     Targets(DirArgs),
     /// List the reference IdP's fault switches and the checks each must break.
     Faults(ChecksArgs),
+    /// Install process targets ahead of a run (npm packages, Debian packages);
+    /// `kensa run` does the same on first use.
+    Setup(SetupArgs),
+}
+
+#[derive(Args)]
+struct SetupArgs {
+    /// Targets to set up: names, or `all` for every process target.
+    #[arg(default_value = "all")]
+    targets: Vec<String>,
+    /// Directory of fixtures (realm.toml, keys/, targets/).
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
 }
 
 #[derive(Args)]
@@ -108,6 +121,7 @@ fn main() -> ExitCode {
         Command::Checks(args) => list_checks(&args),
         Command::Targets(args) => list_targets(&args),
         Command::Faults(args) => list_faults(&args),
+        Command::Setup(args) => setup_blocking(&args),
     };
     ExitCode::from(code)
 }
@@ -183,6 +197,27 @@ fn list_targets(args: &DirArgs) -> u8 {
         println!("{:<20} {:<9} {:<12} {:<24} {}", e.name, e.kind.to_string(), status, version, e.description);
         if let Err(why) = &e.availability {
             println!("{:<20} {why}", "");
+        }
+    }
+    EXIT_PASS
+}
+
+fn setup_blocking(args: &SetupArgs) -> u8 {
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
+    };
+    let entries = targets::catalogue(&args.fixtures);
+    let names: Vec<String> = if args.targets.iter().any(|t| t == "all") {
+        entries.iter().filter(|e| e.kind == targets::Kind::Process).map(|e| e.name.clone()).collect()
+    } else {
+        args.targets.clone()
+    };
+    let scrubber = Scrubber::new();
+    for name in &names {
+        match rt.block_on(targets::setup(name, &args.fixtures, &scrubber)) {
+            Ok(version) => println!("kensa: target {name} is set up ({version})"),
+            Err(e) => return setup_error(e),
         }
     }
     EXIT_PASS

@@ -11,3 +11,4 @@ mod common;
 mod e2e;
 mod fault_matrix;
 mod process;
+mod targets;

@@ -264,6 +264,32 @@ pub fn realm_json(fixtures: &Path) -> Result<String, TargetError> {
     serde_json::to_string(&v).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
 }
 
+/// Sets up a process target ahead of a run; returns its installed version.
+///
+/// # Errors
+/// When the name is not a process target, it is unavailable here, or its
+/// setup fails.
+pub async fn setup(name: &str, fixtures: &Path, scrubber: &Scrubber) -> Result<String, TargetError> {
+    let dir = fixtures.join("targets").join(name);
+    if !dir.join("target.toml").is_file() {
+        return Err(TargetError::Unknown {
+            name: name.into(),
+            known: catalogue(fixtures)
+                .into_iter()
+                .filter(|e| e.kind == Kind::Process)
+                .map(|e| e.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let dir = dir.canonicalize().map_err(|e| TargetError::Fixture { path: dir.clone(), reason: e.to_string() })?;
+    let spec = process::ProcessSpec::load(&dir)?;
+    spec.availability().map_err(|reason| TargetError::Unavailable { target: name.into(), reason })?;
+    let realm_json = realm_json(fixtures)?;
+    process::ensure_setup(name, &dir, &spec, &realm_json, scrubber).await?;
+    Ok(process::installed_version(&spec).await.unwrap_or(spec.version))
+}
+
 /// Starts the named target and registers its secrets with `scrubber`.
 ///
 /// # Errors

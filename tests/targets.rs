@@ -1,0 +1,39 @@
+//! The suite against every target at once: the embedded reference IdP and
+//! the real IdPs kensa manages (node-oidc-provider, LemonLDAP::NG). Real IdPs
+//! must show no failure beyond the deviations their expected.toml lists (zero
+//! false failures), and no listed deviation may pass unnoticed.
+//!
+//! This test needs what the real targets need (Node.js and npm; root on
+//! Debian 12 for LemonLDAP::NG). `.ci/run` installs them with `kensa setup`;
+//! on another machine run `kensa targets` to see what is missing.
+
+use crate::common::{assert_no_secrets, run_into, summary};
+
+#[test]
+fn every_target_passes_all_but_its_known_deviations() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_into(dir.path(), &["--target", "all"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let s = summary(dir.path());
+    let targets = s["targets"].as_array().unwrap();
+    let names: Vec<&str> = targets.iter().map(|t| t["target"].as_str().unwrap()).collect();
+    for expected in ["embedded", "lemonldap-ng", "node-oidc-provider"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    for t in targets {
+        let name = t["target"].as_str().unwrap();
+        assert!(t["skipped"].is_null(), "{name} did not run: {}", t["skipped"]);
+        assert!(t["version"].is_string(), "{name} records no version");
+        let c = &t["counts"];
+        assert_eq!(c["failed"], 0, "{name}: unexpected failures\n{stdout}");
+        assert_eq!(c["not_run"], 0, "{name}: checks did not run\n{stdout}");
+        assert_eq!(c["unexpected_passes"], 0, "{name}: a listed deviation passes; update its expected.toml\n{stdout}");
+        assert!(c["passed"].as_u64().unwrap() > 0, "{name} passed nothing");
+    }
+    let matrix = std::fs::read_to_string(dir.path().join("matrix.txt")).unwrap();
+    assert!(matrix.lines().next().unwrap().contains("lemonldap-ng"), "{matrix}");
+    assert!(matrix.contains("xfail"), "{matrix}");
+    assert_no_secrets(dir.path());
+}
