@@ -397,6 +397,26 @@ mod tests {
     }
 
     #[test]
+    fn lemonldap_ng_error_codes_are_read() {
+        let html = r#"<div class="alert"><span trmsg="0"></span></div><span trmsg="5"></span>"#;
+        assert_eq!(page_error(html).as_deref(), Some("LemonLDAP::NG message code 5 (wrong credentials)"));
+    }
+
+    #[test]
+    fn node_oidc_provider_consent_form_is_found_only_for_its_profile() {
+        let page = Url::parse("http://127.0.0.1:3000/interaction/abc").unwrap();
+        let html = r#"<form autocomplete="off" action="/interaction/abc/confirm" method="post">
+            <input type="hidden" name="prompt" value="consent"/><button autofocus type="submit">Continue</button></form>"#;
+        let f = consent_form(Profile::NodeOidcProvider, html, &page).unwrap();
+        assert_eq!(f.action.as_str(), "http://127.0.0.1:3000/interaction/abc/confirm");
+        assert_eq!(f.fields, vec![("prompt".to_owned(), "consent".to_owned())]);
+        assert!(consent_form(Profile::Generic, html, &page).is_none());
+        let login = r#"<form action="/x" method="post"><input type="hidden" name="prompt" value="consent"><input type="password" name="p"></form>"#;
+        assert!(consent_form(Profile::NodeOidcProvider, login, &page).is_none());
+        assert!("keycloak".parse::<Profile>().is_err());
+    }
+
+    #[test]
     fn no_password_form_is_none_and_errors_are_found() {
         let page = Url::parse("https://idp.test/").unwrap();
         assert!(find_login_form("<form><input name=q></form>", &page).unwrap().is_none());
