@@ -195,8 +195,13 @@ fn list_targets(args: &DirArgs) -> u8 {
         let status = if e.availability.is_ok() { "can start" } else { "unavailable" };
         let version = e.version.clone().unwrap_or_default();
         println!("{:<20} {:<9} {:<12} {:<24} {}", e.name, e.kind.to_string(), status, version, e.description);
-        if let Err(why) = &e.availability {
-            println!("{:<20} {why}", "");
+        match (&e.availability, e.set_up) {
+            (Err(why), _) => println!("{:<20} {why}", ""),
+            (Ok(()), Some(false)) => println!(
+                "{:<20} not set up yet: the first `kensa run --target {}` installs it, or run `kensa setup {}` now",
+                "", e.name, e.name
+            ),
+            _ => {}
         }
     }
     EXIT_PASS
@@ -319,14 +324,28 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         let tags = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
         filter.as_ref().is_none_or(|op| cucumber::tag::Ext::eval(op, tags))
     });
+    let mut target = target;
+    let mut died = None;
     let interrupted = tokio::select! {
         _ = run => false,
+        why = target.died(scrubber) => {
+            died = Some(format!("target {name} stopped during the run: {why}"));
+            false
+        }
         _ = interrupt.wait() => true,
     };
     std::panic::set_hook(hook);
+    if died.is_none()
+        && let Some(why) = target.exited(scrubber)
+    {
+        died = Some(format!("target {name} stopped during the run: {why}"));
+    }
     target.stop();
     if interrupted {
         return TargetRun::Interrupted;
+    }
+    if let Some(why) = &died {
+        eprintln!("kensa: error: {why}");
     }
     for e in results.parse_errors() {
         eprintln!("kensa: error: {}", scrubber.scrub(&e));
@@ -345,7 +364,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
             kind: info.kind.to_string(),
             version: info.version.clone(),
             issuer: Some(info.issuer.clone()),
-            skipped: None,
+            error: died,
             counts,
             wall_ms: started.elapsed().as_millis(),
             checks,
@@ -447,6 +466,9 @@ async fn run(args: RunArgs) -> u8 {
         let expected = expected_by_target.remove(name).unwrap_or_default();
         match run_target(name, &plan, expected).await {
             TargetRun::Ran { summary, junit, json } => {
+                if summary.error.is_some() {
+                    blocking_skips += 1;
+                }
                 junit_parts.push((name.clone(), junit));
                 json_parts.push((name.clone(), json));
                 summaries.push(*summary);
@@ -464,7 +486,7 @@ async fn run(args: RunArgs) -> u8 {
                     kind: entry.as_ref().map(|e| e.kind.to_string()).unwrap_or_default(),
                     version: entry.and_then(|e| e.version),
                     issuer: None,
-                    skipped: Some(reason),
+                    error: Some(reason),
                     counts: Counts { not_run: selected.len(), ..Counts::default() },
                     wall_ms: 0,
                     checks: Vec::new(),

@@ -60,8 +60,12 @@ fn pids_with(needle: &str) -> Vec<u32> {
 }
 
 fn kensa_cmd(fixtures: &Path, reports: &Path) -> Command {
+    kensa_cmd_tags(fixtures, reports, "@area:discovery")
+}
+
+fn kensa_cmd_tags(fixtures: &Path, reports: &Path, tags: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kensa"));
-    c.args(["run", "--quiet", "--target", "static", "--tags", "@area:discovery"])
+    c.args(["run", "--quiet", "--target", "static", "--tags", tags])
         .arg("--fixtures")
         .arg(fixtures)
         .arg("--report-dir")
@@ -139,4 +143,62 @@ fn a_target_that_cannot_start_says_why() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("boom-from-the-target") && stderr.contains("exited"), "{stderr}");
+}
+
+/// A target whose server answers discovery and then exits on the first other
+/// request, as an IdP that crashes mid-run.
+const DYING_SERVER: &str = r#"
+import http.server, json, os, sys
+port = int(os.environ["KENSA_PORT"])
+issuer = "http://127.0.0.1:%d" % port
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        if self.path == "/.well-known/openid-configuration":
+            body = json.dumps({"issuer": issuer, "authorization_endpoint": issuer + "/authorize",
+                "token_endpoint": issuer + "/token", "jwks_uri": issuer + "/jwks"}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        else:
+            sys.stderr.write("dying-server: fatal error on %s\n" % self.path.split("?")[0])
+            sys.stderr.flush()
+            os._exit(9)
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+"#;
+
+#[test]
+fn an_idp_that_dies_mid_run_stops_the_run_with_its_last_words() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures_with_static_target(dir.path());
+    let t = dir.path().join("targets/static");
+    std::fs::write(t.join("server.py"), DYING_SERVER).unwrap();
+    let toml = std::fs::read_to_string(t.join("target.toml")).unwrap();
+    let start = toml.lines().find(|l| l.starts_with("start =")).unwrap().to_owned();
+    std::fs::write(t.join("target.toml"), toml.replace(&start, r#"start = ["python3", "{dir}/server.py"]"#)).unwrap();
+    let out = kensa_cmd_tags(dir.path(), &dir.path().join("reports"), "@area:login").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stopped during the run") && stderr.contains("dying-server: fatal error on /authorize"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("reports/summary.json")).unwrap()).unwrap();
+    assert!(summary["targets"][0]["error"].as_str().unwrap().contains("exited"));
+}
+
+#[test]
+fn an_idp_answering_garbage_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    fixtures_with_static_target(dir.path());
+    let doc = dir.path().join("targets/static/www/.well-known/openid-configuration");
+    std::fs::write(&doc, "<html>Service Unavailable</html>").unwrap();
+    let out = kensa_cmd(dir.path(), &dir.path().join("reports")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a JSON object") && stderr.contains("Service Unavailable"), "{stderr}");
 }

@@ -230,7 +230,7 @@ fn print_line(r: &CheckResult) {
     let _ = writeln!(out, "  {mark:<7} {:<16} {:<6} {}", r.id, r.level, r.title);
     if let Some(reason) = &r.expected_reason {
         let note = if r.verdict == Verdict::UnexpectedPass {
-            "listed in expected.toml but passed; remove the entry"
+            "stale: listed in expected.toml but passed; remove the entry"
         } else {
             "known deviation"
         };
@@ -366,8 +366,8 @@ pub struct TargetSummary {
     pub version: Option<String>,
     /// Issuer it ran at.
     pub issuer: Option<String>,
-    /// Why it did not run, if it did not.
-    pub skipped: Option<String>,
+    /// Why it did not start, or why it stopped during the run.
+    pub error: Option<String>,
     /// Counts.
     pub counts: Counts,
     /// Wall time of its run in milliseconds.
@@ -413,9 +413,9 @@ pub fn matrix(targets: &[TargetSummary]) -> String {
     for (id, level) in &ids {
         out.push_str(&format!("{id:<16} {level:<6}"));
         for (t, w) in targets.iter().zip(&width) {
-            let label = match (&t.skipped, t.checks.iter().find(|c| c.id == *id)) {
-                (Some(_), _) => "skipped",
-                (None, Some(c)) => c.verdict.label(),
+            let label = match (t.checks.iter().find(|c| c.id == *id), &t.error) {
+                (Some(c), _) => c.verdict.label(),
+                (None, Some(_)) => "skipped",
                 (None, None) => "-",
             };
             out.push_str(&format!(" {label:<w$}", w = *w));
@@ -467,8 +467,10 @@ pub fn human(d: Duration) -> String {
 pub struct Deviation {
     /// The check id.
     pub check: String,
-    /// Why the target fails it, and the spec citation.
+    /// What the target does instead, as observed.
     pub reason: String,
+    /// The spec section it breaks, e.g. `RFC 6749 2.3.1`.
+    pub spec: String,
 }
 
 #[derive(serde::Deserialize)]

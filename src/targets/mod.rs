@@ -101,6 +101,8 @@ pub struct Entry {
     pub version: Option<String>,
     /// `Ok` when it can start here, else why not and what to do.
     pub availability: Result<(), String>,
+    /// Whether its setup has run for the current inputs (process targets).
+    pub set_up: Option<bool>,
 }
 
 /// Every target and whether it can start here.
@@ -121,7 +123,9 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
         description: "the reference IdP of kensa-mocks, in process on 127.0.0.1 (fault switches: kensa faults)".into(),
         version: Some(format!("kensa-mocks {}", env!("CARGO_PKG_VERSION"))),
         availability: embedded_ready,
+        set_up: None,
     }];
+    let realm = realm_json(fixtures).unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures.join("targets"))
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("target.toml").is_file()).collect())
         .unwrap_or_default();
@@ -130,6 +134,7 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         match process::ProcessSpec::load(&dir) {
             Ok(spec) => entries.push(Entry {
+                set_up: Some(process::is_set_up(&name, &dir, &spec, &realm)),
                 name,
                 kind: Kind::Process,
                 description: spec.description.clone(),
@@ -142,6 +147,7 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
                 description: "(invalid target.toml)".into(),
                 version: None,
                 availability: Err(e.to_string()),
+                set_up: None,
             }),
         }
     }
@@ -218,6 +224,22 @@ impl std::fmt::Debug for Started {
 }
 
 impl Started {
+    /// If a process target has exited, how, with its last output lines.
+    pub fn exited(&mut self, scrubber: &Scrubber) -> Option<String> {
+        self.process.as_mut()?.exited(scrubber)
+    }
+
+    /// Resolves when a process target exits, with how; never for the
+    /// embedded target.
+    pub async fn died(&mut self, scrubber: &Scrubber) -> String {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if let Some(why) = self.exited(scrubber) {
+                return why;
+            }
+        }
+    }
+
     /// Stops the target.
     pub fn stop(mut self) {
         if let Some(idp) = self.idp.take() {

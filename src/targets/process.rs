@@ -50,6 +50,10 @@ pub struct ProcessSpec {
     /// Whether setup and start need root (system packages).
     #[serde(default)]
     pub requires_root: bool,
+    /// The command that installs what `requires` names, shown when it is
+    /// missing.
+    #[serde(default)]
+    pub install_hint: Option<String>,
     /// A command printing the installed version, run after setup; its output
     /// replaces `version` in reports.
     #[serde(default)]
@@ -119,10 +123,11 @@ impl ProcessSpec {
     pub fn availability(&self) -> Result<(), String> {
         let missing: Vec<&str> = self.requires.iter().map(String::as_str).filter(|c| which(c).is_none()).collect();
         if !missing.is_empty() {
-            return Err(format!("{} not found on PATH; install {} first", missing.join(", "), missing.join(" and ")));
+            let how = self.install_hint.as_deref().map(|h| format!("; to install: {h}")).unwrap_or_default();
+            return Err(format!("{} not found on PATH{how}", missing.join(", ")));
         }
         if self.requires_root && !is_root() {
-            return Err("its setup installs system packages and runs the IdP as a service user: run kensa as root".into());
+            return Err("its setup installs system packages and runs the IdP as a service user: run `kensa setup` and `kensa run` as root".into());
         }
         Ok(())
     }
@@ -205,6 +210,16 @@ fn setup_stamp(dir: &Path, spec: &ProcessSpec, realm_json: &str) -> Result<Strin
     Ok(crate::oidc::b64url(&h.finalize()))
 }
 
+/// Whether setup has run for the current inputs (its stamp matches).
+#[must_use]
+pub fn is_set_up(name: &str, dir: &Path, spec: &ProcessSpec, realm_json: &str) -> bool {
+    if spec.setup.is_empty() {
+        return true;
+    }
+    let stamp = std::fs::read_to_string(cache_root().join(name).join(".kensa-setup-stamp")).ok();
+    stamp.is_some() && setup_stamp(dir, spec, realm_json).ok() == stamp
+}
+
 /// Runs the target's setup into its cache folder unless the stamp of its
 /// inputs says it is already done. Prints a progress line when it runs.
 ///
@@ -242,7 +257,8 @@ pub async fn ensure_setup(
     let log2 = log.try_clone().map_err(|e| TargetError::Fixture { path: log_path.clone(), reason: e.to_string() })?;
     let args: Vec<String> = spec.setup.iter().map(|a| ph.fill(a)).collect();
     let realm_path = cache.join("realm.json");
-    std::fs::write(&realm_path, realm_json).map_err(|e| TargetError::Fixture { path: realm_path.clone(), reason: e.to_string() })?;
+    std::fs::write(&realm_path, realm_json)
+        .map_err(|e| TargetError::Fixture { path: realm_path.clone(), reason: e.to_string() })?;
     let mut cmd = tokio::process::Command::new(&args[0]);
     cmd.args(&args[1..])
         .current_dir(dir)
@@ -355,7 +371,17 @@ pub async fn start(
         if let Ok(resp) = http.send(Request::get(url.clone())).await
             && resp.status == 200
         {
-            return Ok(running);
+            if matches!(resp.json(), Ok(serde_json::Value::Object(_))) {
+                return Ok(running);
+            }
+            // Up, but answering garbage: waiting longer will not help.
+            let reason = format!(
+                "{url} answered 200 with something that is not a JSON object: {}; its last output:\n{}",
+                crate::http::preview(&resp.text(), 120),
+                tail(&log_path, 15, scrubber)
+            );
+            running.stop();
+            return Err(TargetError::Start { target: name.into(), reason });
         }
         if Instant::now() > deadline {
             let reason = format!(
@@ -385,6 +411,15 @@ impl RunningProcess {
     #[must_use]
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// If the server has exited, how, with its last output lines.
+    pub fn exited(&mut self, scrubber: &Scrubber) -> Option<String> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        Some(format!(
+            "it exited with {status}; its last output:\n{}",
+            tail(&self.state.join("target.log"), 15, scrubber)
+        ))
     }
 
     /// Stops the process group: SIGTERM, up to 5 s to exit, then SIGKILL.
