@@ -408,8 +408,13 @@ impl HttpClient {
             rec_headers.push((k.clone(), v.clone()));
         }
         let rec_body = match &req.body {
+            // A POST with nothing to say (userinfo with the token in the
+            // header) carries no body and so no content type.
+            Some(Body::Form(form)) if form.is_empty() => None,
             Some(Body::Form(form)) => {
-                builder = builder.form(form);
+                let mut ser = url::form_urlencoded::Serializer::new(String::new());
+                ser.extend_pairs(form.iter());
+                builder = builder.header("content-type", "application/x-www-form-urlencoded").body(ser.finish());
                 rec_headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
                 Some(redact_form(form))
             }

@@ -321,7 +321,9 @@ pub async fn drive(
             Some(_) if submitted => return Ok(Outcome::Page { response, submitted }),
             Some(form) => form,
             None => match consent_form(profile, &text, &response.url) {
-                Some(consent) if submitted => {
+                // A consent step comes after a login, or straight away when
+                // the browser already has a session.
+                Some(consent) => {
                     forms += 1;
                     if forms > MAX_FORMS {
                         return Err(LoginError::TooManyForms(MAX_FORMS));

@@ -420,6 +420,7 @@ pub fn matrix(targets: &[TargetSummary]) -> String {
             };
             out.push_str(&format!(" {label:<w$}", w = *w));
         }
+        out.truncate(out.trim_end().len());
         out.push('\n');
     }
     out
