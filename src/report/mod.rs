@@ -596,16 +596,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("expected.toml");
         assert!(load_expected(&p).unwrap().is_empty());
-        std::fs::write(&p, "[[deviation]]\ncheck = \"A-1\"\nreason = \"r\"\n").unwrap();
-        assert_eq!(load_expected(&p).unwrap()[0].check, "A-1");
-        std::fs::write(
-            &p,
-            "[[deviation]]\ncheck = \"A-1\"\nreason = \"r\"\n[[deviation]]\ncheck = \"A-1\"\nreason = \"s\"\n",
-        )
-        .unwrap();
+        let one = "[[deviation]]\ncheck = \"A-1\"\nreason = \"r\"\nspec = \"RFC 1\"\n";
+        std::fs::write(&p, one).unwrap();
+        assert_eq!(load_expected(&p).unwrap()[0].spec, "RFC 1");
+        std::fs::write(&p, format!("{one}{one}")).unwrap();
         assert!(load_expected(&p).unwrap_err().contains("twice"));
-        std::fs::write(&p, "[[deviation]]\ncheck = \"A-1\"\n").unwrap();
-        assert!(load_expected(&p).is_err());
+        // reason and spec are required
+        std::fs::write(&p, "[[deviation]]\ncheck = \"A-1\"\nreason = \"r\"\n").unwrap();
+        assert!(load_expected(&p).unwrap_err().contains("spec"));
     }
 
     #[test]
