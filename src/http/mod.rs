@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::HeaderMap;
 use url::Url;
 
 use crate::secret::{self, REDACTED, Scrubber};
@@ -546,18 +546,6 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         src = s.source();
     }
     msg
-}
-
-/// Builds a header value, for callers that construct headers directly.
-#[must_use]
-pub fn header_value(v: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(v).ok()
-}
-
-/// Parses a header name.
-#[must_use]
-pub fn header_name(n: &str) -> Option<HeaderName> {
-    HeaderName::from_bytes(n.as_bytes()).ok()
 }
 
 #[cfg(test)]
