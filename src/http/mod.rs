@@ -248,8 +248,59 @@ pub struct Exchange {
     pub response_body: String,
     /// Transport error, if the request failed.
     pub error: Option<String>,
+    /// When the request started, in milliseconds since the UNIX epoch.
+    pub started_ms: u128,
     /// Time taken.
     pub elapsed_ms: u128,
+    /// JWTs found in the request or response, decoded (header and claims;
+    /// the compact form and the signature are never kept).
+    pub jwts: Vec<JwtView>,
+}
+
+/// A JWT seen in an exchange: where, and its decoded header and claims.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JwtView {
+    /// Where it was, e.g. `response id_token`.
+    pub location: String,
+    /// The JOSE header.
+    pub header: serde_json::Value,
+    /// The claims.
+    pub claims: serde_json::Value,
+}
+
+/// Decodes a compact JWS's header and claims without verifying it; `None`
+/// when the text is not one.
+#[must_use]
+pub fn decode_jwt(text: &str) -> Option<(serde_json::Value, serde_json::Value)> {
+    use base64::Engine as _;
+    let mut parts = text.split('.');
+    let (h, c, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || text.len() > 64 * 1024 {
+        return None;
+    }
+    let dec = |p: &str| -> Option<serde_json::Value> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        v.is_object().then_some(v)
+    };
+    Some((dec(h)?, dec(c)?))
+}
+
+fn jwt_views(location: &str, pairs: impl Iterator<Item = (String, String)>) -> Vec<JwtView> {
+    pairs
+        .filter_map(|(k, v)| {
+            decode_jwt(&v).map(|(header, claims)| JwtView { location: format!("{location} {k}"), header, claims })
+        })
+        .collect()
+}
+
+fn json_string_members(v: &serde_json::Value) -> Vec<(String, String)> {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned()))).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 impl Exchange {
@@ -280,17 +331,40 @@ impl fmt::Debug for HttpClient {
     }
 }
 
+/// Redacts header values that carry secrets: the credentials of
+/// Authorization (its scheme stays), every cookie value (names and cookie
+/// attributes stay), and any other secret-named header whole.
 fn redact_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
     headers
         .map(|(k, v)| {
-            if secret::is_secret_name(&k) {
-                let scheme = v.split_once(' ').map(|(s, _)| format!("{s} ")).unwrap_or_default();
-                (k, format!("{scheme}{REDACTED}"))
-            } else {
-                (k, v)
-            }
+            let lower = k.to_ascii_lowercase();
+            let shown = match lower.as_str() {
+                "authorization" | "proxy-authorization" => match v.split_once(' ') {
+                    Some((scheme, _)) => format!("{scheme} {REDACTED}"),
+                    None => REDACTED.to_owned(),
+                },
+                "cookie" => redact_cookie_pairs(&v, "; "),
+                "set-cookie" => match v.split_once(';') {
+                    Some((pair, attrs)) => format!("{};{attrs}", redact_cookie_pairs(pair, "")),
+                    None => redact_cookie_pairs(&v, ""),
+                },
+                _ if secret::is_secret_name(&k) => REDACTED.to_owned(),
+                _ => v,
+            };
+            (k, shown)
         })
         .collect()
+}
+
+fn redact_cookie_pairs(pairs: &str, sep: &str) -> String {
+    pairs
+        .split(';')
+        .map(|p| match p.trim().split_once('=') {
+            Some((name, _)) => format!("{name}={REDACTED}"),
+            None => REDACTED.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(if sep.is_empty() { "; " } else { sep })
 }
 
 fn redact_body_text(text: &str, content_type: Option<&str>) -> String {
@@ -425,6 +499,12 @@ impl HttpClient {
             }
             None => None,
         };
+        let mut jwts = jwt_views("request", req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())));
+        match &req.body {
+            Some(Body::Form(form)) => jwts.extend(jwt_views("request", form.iter().cloned())),
+            Some(Body::Json(v)) => jwts.extend(jwt_views("request", json_string_members(v).into_iter())),
+            None => {}
+        }
         let mut exchange = Exchange {
             method: method.clone(),
             url: shown_url.clone(),
@@ -434,7 +514,12 @@ impl HttpClient {
             response_headers: Vec::new(),
             response_body: String::new(),
             error: None,
+            started_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
             elapsed_ms: 0,
+            jwts,
         };
         let result = self.fetch(builder, &method, &shown_url).await;
         exchange.elapsed_ms = started.elapsed().as_millis();
@@ -453,6 +538,9 @@ impl HttpClient {
                     shown.push('…');
                 }
                 exchange.response_body = shown;
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                    exchange.jwts.extend(jwt_views("response", json_string_members(&v).into_iter()));
+                }
                 self.record(exchange);
                 Ok(Response { url, status, headers, body })
             }
@@ -574,6 +662,35 @@ mod tests {
         Url::parse(&format!("http://{addr}/")).unwrap()
     }
 
+    #[test]
+    fn cookies_keep_their_names_but_never_their_values() {
+        let h = redact_headers(
+            vec![
+                ("Cookie".to_owned(), "kensa_session=s3cr3t-value; other=v2".to_owned()),
+                ("set-cookie".to_owned(), "kensa_session=s3cr3t-value; Path=/; HttpOnly".to_owned()),
+                ("authorization".to_owned(), "Bearer tok-123456".to_owned()),
+                ("accept".to_owned(), "application/json".to_owned()),
+            ]
+            .into_iter(),
+        );
+        let text = format!("{h:?}");
+        assert!(!text.contains("s3cr3t") && !text.contains("v2") && !text.contains("tok-123456"), "{text}");
+        assert!(text.contains("kensa_session=[redacted]; other=[redacted]"), "{text}");
+        assert!(text.contains("kensa_session=[redacted]; Path=/; HttpOnly"), "{text}");
+        assert!(text.contains("application/json"));
+    }
+
+    #[test]
+    fn jwts_are_decoded_without_their_compact_form() {
+        let h = crate::oidc::b64url(br#"{"alg":"RS256","kid":"k1"}"#);
+        let c = crate::oidc::b64url(br#"{"sub":"u1"}"#);
+        let (header, claims) = decode_jwt(&format!("{h}.{c}.c2ln")).unwrap();
+        assert_eq!(header["kid"], "k1");
+        assert_eq!(claims["sub"], "u1");
+        assert!(decode_jwt("opaque-token").is_none());
+        assert!(decode_jwt("a.b.c").is_none());
+    }
+
     #[tokio::test]
     async fn huge_body_is_refused_not_buffered() {
         let mut reply = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n".to_vec();
@@ -637,6 +754,7 @@ mod tests {
         assert_eq!(resp.json().unwrap()["access_token"], "tok-very-secret");
         let rec = serde_json::to_string(&c.exchanges()).unwrap();
         assert!(!rec.contains("tok-very-secret"), "{rec}");
+        assert!(rec.contains("Basic [redacted]"), "{rec}");
         assert!(!rec.contains("client-secret-xyz"), "{rec}");
         assert!(rec.contains("grant_type=x"));
     }
