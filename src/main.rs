@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use cucumber::gherkin::tagexpr::TagOperation;
 use cucumber::{World as _, WriterExt as _, writer};
 use kensa::checks::{Catalogue, Check};
-use kensa::report::{self, Collector, Counts, SharedBuf, Summary, TargetSummary};
+use kensa::report::{self, Collector, Counts, ExchangeStore, SharedBuf, Summary, TargetSummary};
 use kensa::secret::Scrubber;
 use kensa::targets::{self, StartOptions};
 use kensa::world::{self, KensaWorld, RunContext};
@@ -304,13 +304,22 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
 
     let junit = SharedBuf::default();
     let json = SharedBuf::default();
-    let (collector, results) = Collector::new(scrubber.clone(), !args.quiet, expected);
+    let exchanges = ExchangeStore::default();
+    let (collector, results) = Collector::new(scrubber.clone(), !args.quiet, expected, Arc::clone(&exchanges));
     let writer = collector
         .tee::<KensaWorld, _>(writer::JUnit::for_tee(junit.clone(), 0))
         .tee::<KensaWorld, _>(writer::Json::for_tee(json.clone()))
         .normalized::<KensaWorld>();
     let mut cucumber = KensaWorld::cucumber()
         .max_concurrent_scenarios(usize::from(args.concurrency))
+        .after(move |feature, _, scenario, _, world| {
+            // Hand the scenario's exchanges to the collector for the HTML
+            // report and the HAR file.
+            if let (Some(w), Ok(mut store)) = (world, exchanges.lock()) {
+                store.insert(report::scenario_key(feature, scenario), w.http.exchanges());
+            }
+            Box::pin(async {})
+        })
         .with_writer(writer)
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default());
     if args.fail_fast {
@@ -504,11 +513,14 @@ async fn run(args: RunArgs) -> u8 {
 
     let counts = summaries.iter().fold(Counts::default(), |acc, t| acc.plus(t.counts));
     let wall = started.elapsed();
+    let started_ms = report::time::now_ms().saturating_sub(wall.as_millis());
     let summary = Summary {
         kensa: env!("CARGO_PKG_VERSION"),
         fault: fault.map(|f| f.to_string()),
         tags: args.tags.clone(),
         counts,
+        started_ms,
+        started_at: report::time::iso8601(started_ms),
         wall_ms: wall.as_millis(),
         targets: summaries,
     };

@@ -79,5 +79,9 @@ pub fn assert_no_secrets(dir: &Path) {
         }
         // Every JWT starts with a base64url JSON header: "eyJ".
         assert!(!text.contains("eyJ"), "{} contains what looks like a JWT", path.display());
+        // The reference IdP prefixes every code and opaque token it issues.
+        for prefix in ["kensa-code-", "kensa-at-", "kensa-rt-"] {
+            assert!(!text.contains(prefix), "{} contains a code or token ({prefix}...)", path.display());
+        }
     }
 }

@@ -45,6 +45,43 @@ fn the_suite_passes_against_the_reference_idp_and_writes_reports() {
         .filter(|e| e["type"] == "scenario")
         .count();
     assert_eq!(scenarios, catalogue.len());
+
+    // The HAR file is HAR 1.2: one page per scenario, every entry complete.
+    let har: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("kensa.har")).unwrap()).unwrap();
+    assert_eq!(har["log"]["version"], "1.2");
+    assert_eq!(har["log"]["pages"].as_array().unwrap().len(), catalogue.len());
+    let entries = har["log"]["entries"].as_array().unwrap();
+    assert!(entries.len() > catalogue.len());
+    for e in entries {
+        for field in ["pageref", "startedDateTime", "time", "request", "response", "cache", "timings"] {
+            assert!(e.get(field).is_some(), "HAR entry without {field}: {e}");
+        }
+        assert!(e["request"]["headers"].is_array() && e["response"]["content"]["mimeType"].is_string());
+    }
+    assert_no_secrets(dir.path());
+}
+
+#[test]
+fn the_html_report_leads_with_the_failing_check_and_its_breaking_exchange() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_into(dir.path(), &["--fault", "nonce-not-echoed"]);
+    assert_eq!(out.status.code(), Some(1));
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let attention = html.find("What needs attention").expect("a failures section");
+    let matrix = html.find("<h2>Matrix").unwrap();
+    let first_screen = &html[attention..matrix];
+    assert!(first_screen.contains("OIDC-IDT-07"), "the failing check is not named first");
+    assert!(!first_screen.contains("OIDC-IDT-06"), "a passing check is listed as failing");
+    // Its section is open, shows the spec link, the message and the token
+    // exchange marked as the last one before the failure, with the ID token
+    // decoded (no nonce claim in it).
+    let section = &html[html.find("id=\"c-embedded-OIDC-IDT-07\"").unwrap()..];
+    let section = &section[..section.find("</details></div></details>").unwrap_or(section.len())];
+    assert!(section.contains("https://openid.net/specs/openid-connect-core-1_0.html"));
+    assert!(section.contains("claim &quot;nonce&quot; is missing"));
+    assert!(section.contains("last exchange before the failure"));
+    assert!(section.contains("decoded JWT"));
     assert_no_secrets(dir.path());
 }
 

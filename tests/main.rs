@@ -11,4 +11,5 @@ mod common;
 mod e2e;
 mod fault_matrix;
 mod process;
+mod secrets;
 mod targets;

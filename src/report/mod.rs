@@ -16,6 +16,10 @@ use cucumber::{Event, World, Writer, gherkin, parser};
 
 use crate::secret::Scrubber;
 
+pub mod har;
+pub mod html;
+pub mod time;
+
 /// Outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -49,6 +53,37 @@ pub struct CheckResult {
     pub verdict: Verdict,
     /// Why the target is known to fail it, if it is listed.
     pub expected_reason: Option<String>,
+    /// Spec sources (`@spec:` tags).
+    pub specs: Vec<String>,
+    /// The quoted spec sentence (the scenario description).
+    pub sentence: Option<String>,
+    /// Every step with how it ended.
+    pub steps: Vec<StepRecord>,
+    /// The scenario's HTTP exchanges, redacted (not in summary.json: the
+    /// HTML report and the HAR file carry them).
+    #[serde(skip)]
+    pub exchanges: Vec<crate::http::Exchange>,
+}
+
+/// One step of a scenario and how it ended.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepRecord {
+    /// `Given`, `When`, ...
+    pub keyword: String,
+    /// The step text.
+    pub text: String,
+    /// `passed`, `failed`, `undefined` or `not reached`.
+    pub status: &'static str,
+}
+
+/// Where the after-scenario hook leaves each scenario's exchanges for the
+/// collector, keyed like the collector keys scenarios.
+pub type ExchangeStore = Arc<Mutex<HashMap<(String, usize), Vec<crate::http::Exchange>>>>;
+
+/// The key of a scenario: its feature file and line.
+#[must_use]
+pub fn scenario_key(feature: &gherkin::Feature, sc: &gherkin::Scenario) -> (String, usize) {
+    (feature.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), sc.position.line)
 }
 
 /// An `io::Write` into shared memory.
@@ -77,10 +112,12 @@ struct Progress {
     started: Instant,
     failure: Option<String>,
     not_run: Option<String>,
+    steps: Vec<StepRecord>,
 }
 
 /// Collects one result per scenario and prints a console line for each.
 pub struct Collector {
+    exchanges: ExchangeStore,
     expected: HashMap<String, String>,
     results: Arc<Mutex<Vec<CheckResult>>>,
     running: HashMap<(String, usize), Progress>,
@@ -114,27 +151,46 @@ impl Collector {
     /// A collector printing to stdout when `console` is set.
     #[must_use]
     /// `expected` maps check ids the target is known to fail to the reason.
-    pub fn new(scrubber: Scrubber, console: bool, expected: HashMap<String, String>) -> (Self, Results) {
+    pub fn new(
+        scrubber: Scrubber,
+        console: bool,
+        expected: HashMap<String, String>,
+        exchanges: ExchangeStore,
+    ) -> (Self, Results) {
         let results = Arc::default();
         let parse_errors = Arc::default();
         let handle = Results { results: Arc::clone(&results), parse_errors: Arc::clone(&parse_errors) };
-        (Self { expected, results, running: HashMap::new(), scrubber, console, parse_errors }, handle)
+        (Self { exchanges, expected, results, running: HashMap::new(), scrubber, console, parse_errors }, handle)
     }
 
     fn key(feature: &gherkin::Feature, sc: &gherkin::Scenario) -> (String, usize) {
-        (feature.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default(), sc.position.line)
+        scenario_key(feature, sc)
     }
 
     fn on_scenario<W>(&mut self, feature: &gherkin::Feature, sc: &gherkin::Scenario, ev: &RetryableScenario<W>) {
         let key = Self::key(feature, sc);
         match &ev.event {
             Scenario::Started => {
-                self.running.insert(key, Progress { started: Instant::now(), failure: None, not_run: None });
+                self.running
+                    .insert(key, Progress { started: Instant::now(), failure: None, not_run: None, steps: Vec::new() });
             }
             Scenario::Step(step, st) | Scenario::Background(step, st) => {
                 let Some(p) = self.running.get_mut(&key) else {
                     return;
                 };
+                let status = match st {
+                    Step::Started => None,
+                    Step::Passed(..) => Some("passed"),
+                    Step::Failed(..) => Some("failed"),
+                    Step::Skipped => Some("undefined"),
+                };
+                if let Some(status) = status {
+                    p.steps.push(StepRecord {
+                        keyword: step.keyword.trim().to_owned(),
+                        text: step.value.clone(),
+                        status,
+                    });
+                }
                 match st {
                     Step::Failed(_, _, _, err) if p.failure.is_none() => {
                         p.failure = Some(format!("{} {}\n{}", step.keyword.trim(), step.value, step_error(err)));
@@ -155,9 +211,20 @@ impl Collector {
                 }
             }
             Scenario::Finished => {
-                let Some(p) = self.running.remove(&key) else {
+                let Some(mut p) = self.running.remove(&key) else {
                     return;
                 };
+                let done = p.steps.len();
+                let all: Vec<&gherkin::Step> =
+                    feature.background.iter().flat_map(|b| b.steps.iter()).chain(sc.steps.iter()).collect();
+                for step in all.into_iter().skip(done) {
+                    p.steps.push(StepRecord {
+                        keyword: step.keyword.trim().to_owned(),
+                        text: step.value.clone(),
+                        status: "not reached",
+                    });
+                }
+                let exchanges = self.exchanges.lock().ok().and_then(|mut m| m.remove(&key)).unwrap_or_default();
                 let (status, message) = match (p.failure, p.not_run) {
                     (Some(f), _) => (Status::Failed, Some(f)),
                     (None, Some(n)) => (Status::NotRun, Some(n)),
@@ -189,6 +256,10 @@ impl Collector {
                     status,
                     message,
                     duration_ms: p.started.elapsed().as_millis(),
+                    specs: sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).map(str::to_owned).collect(),
+                    sentence: sc.description.as_deref().map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
+                    steps: p.steps,
+                    exchanges,
                 };
                 if self.console {
                     print_line(&result);
@@ -387,6 +458,10 @@ pub struct Summary {
     pub tags: Option<String>,
     /// Counts over every target.
     pub counts: Counts,
+    /// When the run started, in milliseconds since the UNIX epoch.
+    pub started_ms: u128,
+    /// When the run started, ISO 8601 UTC.
+    pub started_at: String,
     /// Wall time of the whole run in milliseconds.
     pub wall_ms: u128,
     /// Per target.
@@ -426,8 +501,8 @@ pub fn matrix(targets: &[TargetSummary]) -> String {
     out
 }
 
-/// Writes junit.xml, cucumber.json, summary.json and matrix.txt into `dir`,
-/// scrubbed.
+/// Writes junit.xml, cucumber.json, summary.json, matrix.txt, index.html
+/// and kensa.har into `dir`, each passed through the scrubber.
 ///
 /// # Errors
 /// When the directory or a file cannot be written.
@@ -442,11 +517,15 @@ pub fn write_reports(
     let mut written = Vec::new();
     let summary_text = serde_json::to_string_pretty(summary).map_err(std::io::Error::other)?;
     let matrix_text = matrix(&summary.targets);
+    let html_text = html::render(summary);
+    let har_text = serde_json::to_string_pretty(&har::har(summary)).map_err(std::io::Error::other)?;
     for (name, bytes) in [
+        ("index.html", html_text.as_bytes()),
         ("junit.xml", junit),
         ("cucumber.json", json),
         ("summary.json", summary_text.as_bytes()),
         ("matrix.txt", matrix_text.as_bytes()),
+        ("kensa.har", har_text.as_bytes()),
     ] {
         let path = dir.join(name);
         let text = scrubber.scrub(&String::from_utf8_lossy(bytes));

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, UnknownFault};
 pub use keys::Keys;
+pub use store::{ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 
 use crate::realm::Realm;
 use store::Store;

@@ -5,6 +5,15 @@ use std::collections::HashMap;
 
 use super::util::{now, random_token};
 
+/// Prefix of every authorization code the reference IdP issues, so that a
+/// leaked code is easy to find in any output (as secret scanners find
+/// prefixed tokens).
+pub const CODE_PREFIX: &str = "kensa-code-";
+/// Prefix of every access token the reference IdP issues.
+pub const ACCESS_TOKEN_PREFIX: &str = "kensa-at-";
+/// Prefix of every refresh token the reference IdP issues.
+pub const REFRESH_TOKEN_PREFIX: &str = "kensa-rt-";
+
 /// Lifetime of an authorization code, in seconds.
 pub(crate) const CODE_TTL: u64 = 60;
 /// How long a redeemed code is remembered after it expires, in seconds.
@@ -133,7 +142,7 @@ impl Store {
     /// Issues an authorization code.
     pub(crate) fn add_code(&mut self, request: AuthRequest, sub: &str, auth_time: u64) -> String {
         self.prune();
-        let code = random_token();
+        let code = format!("{CODE_PREFIX}{}", random_token());
         self.codes.insert(
             code.clone(),
             Code {
@@ -156,14 +165,14 @@ impl Store {
 
     /// Stores a token under a new random value and returns the value.
     pub(crate) fn add_access_token(&mut self, token: Token) -> String {
-        let value = random_token();
+        let value = format!("{ACCESS_TOKEN_PREFIX}{}", random_token());
         self.access_tokens.insert(value.clone(), token);
         value
     }
 
     /// Stores a refresh token under a new random value and returns the value.
     pub(crate) fn add_refresh_token(&mut self, token: Token) -> String {
-        let value = random_token();
+        let value = format!("{REFRESH_TOKEN_PREFIX}{}", random_token());
         self.refresh_tokens.insert(value.clone(), token);
         value
     }
