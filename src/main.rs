@@ -305,7 +305,12 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     let junit = SharedBuf::default();
     let json = SharedBuf::default();
     let exchanges = ExchangeStore::default();
-    let (collector, results) = Collector::new(scrubber.clone(), !args.quiet, expected, Arc::clone(&exchanges));
+    let (collector, results) = Collector::new(
+        scrubber.clone(),
+        report::Console::new(!args.quiet, name, selected),
+        expected,
+        Arc::clone(&exchanges),
+    );
     let writer = collector
         .tee::<KensaWorld, _>(writer::JUnit::for_tee(junit.clone(), 0))
         .tee::<KensaWorld, _>(writer::Json::for_tee(json.clone()))
@@ -538,7 +543,11 @@ async fn run(args: RunArgs) -> u8 {
     let skipped_note = if not_started > 0 { format!(", {not_started} targets did not start") } else { String::new() };
     let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
     println!("kensa: {}{skipped_note} in {} ({targets_note}{fault_note})", counts.line(), report::human(wall));
-    println!("kensa: reports: {}", written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    if let Some(html) = written.first() {
+        println!("kensa: report: {}", html.display());
+    }
+    let others: Vec<String> = written.iter().skip(1).map(|p| p.display().to_string()).collect();
+    println!("kensa: machine-readable: {}", others.join(", "));
     if not_started == names.len() {
         return EXIT_SETUP;
     }

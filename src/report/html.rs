@@ -134,7 +134,7 @@ fn check_section(out: &mut String, t: &TargetSummary, c: &CheckResult) {
     let failed = matches!(c.verdict, Verdict::Fail | Verdict::NotRun);
     let _ = write!(
         out,
-        "<details class=\"check v-{}\" id=\"{}\"{}><summary><span class=\"badge v-{}\">{}</span> <b>{}</b> <span class=lvl>{}</span> {} <span class=ms>{} ms</span></summary>",
+        "<details class=\"check k-{}\" id=\"{}\"{}><summary><span class=\"badge v-{}\">{}</span> <b>{}</b> <span class=lvl>{}</span> {} <span class=ms>{} ms</span></summary>",
         verdict_class(c.verdict),
         anchor(&t.target, &c.id),
         if failed { " open" } else { "" },
@@ -203,7 +203,9 @@ table{border-collapse:collapse;background:#fff}th,td{border:1px solid #d9dde3;pa
 td.cell a{color:inherit;text-decoration:none;display:block}
 .filters button{margin:0 4px 6px 0;border:1px solid #c3c8d0;background:#fff;border-radius:3px;padding:2px 9px;cursor:pointer}
 .filters button.on{background:#1d2330;color:#fff}
-details.check{background:#fff;border:1px solid #d9dde3;border-radius:4px;margin:6px 0}
+details.check{background:#fff;border:1px solid #d9dde3;border-left-width:5px;border-radius:4px;margin:6px 0}
+.k-pass{border-left-color:#3f9b5a}.k-fail{border-left-color:#b3261e}.k-xfail{border-left-color:#d9a400}
+.k-xpass{border-left-color:#6b45c2}.k-notrun{border-left-color:#9aa3b2}
 details.check>summary{padding:6px 10px;cursor:pointer}.body{padding:4px 14px 12px}
 blockquote{margin:6px 0;padding:4px 10px;border-left:3px solid #9aa3b2;color:#3c4454;background:#f3f4f7}
 pre{background:#f3f4f7;padding:8px;overflow:auto;white-space:pre-wrap;word-break:break-all;margin:4px 0;font-size:12.5px}

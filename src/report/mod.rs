@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cucumber::event::{self, Cucumber, Feature, RetryableScenario, Rule, Scenario, Step, StepError};
 use cucumber::{Event, World, Writer, gherkin, parser};
@@ -109,7 +109,7 @@ impl std::io::Write for SharedBuf {
 }
 
 struct Progress {
-    started: Instant,
+    started: std::time::SystemTime,
     failure: Option<String>,
     not_run: Option<String>,
     steps: Vec<StepRecord>,
@@ -122,7 +122,7 @@ pub struct Collector {
     results: Arc<Mutex<Vec<CheckResult>>>,
     running: HashMap<(String, usize), Progress>,
     scrubber: Scrubber,
-    console: bool,
+    console: Console,
     parse_errors: Arc<Mutex<Vec<String>>>,
 }
 
@@ -148,12 +148,12 @@ impl Results {
 }
 
 impl Collector {
-    /// A collector printing to stdout when `console` is set.
+    /// A collector printing to `console`.
     #[must_use]
     /// `expected` maps check ids the target is known to fail to the reason.
     pub fn new(
         scrubber: Scrubber,
-        console: bool,
+        console: Console,
         expected: HashMap<String, String>,
         exchanges: ExchangeStore,
     ) -> (Self, Results) {
@@ -167,12 +167,17 @@ impl Collector {
         scenario_key(feature, sc)
     }
 
-    fn on_scenario<W>(&mut self, feature: &gherkin::Feature, sc: &gherkin::Scenario, ev: &RetryableScenario<W>) {
+    fn on_scenario<W>(
+        &mut self,
+        at: std::time::SystemTime,
+        feature: &gherkin::Feature,
+        sc: &gherkin::Scenario,
+        ev: &RetryableScenario<W>,
+    ) {
         let key = Self::key(feature, sc);
         match &ev.event {
             Scenario::Started => {
-                self.running
-                    .insert(key, Progress { started: Instant::now(), failure: None, not_run: None, steps: Vec::new() });
+                self.running.insert(key, Progress { started: at, failure: None, not_run: None, steps: Vec::new() });
             }
             Scenario::Step(step, st) | Scenario::Background(step, st) => {
                 let Some(p) = self.running.get_mut(&key) else {
@@ -255,15 +260,15 @@ impl Collector {
                     feature: key.0,
                     status,
                     message,
-                    duration_ms: p.started.elapsed().as_millis(),
+                    // Event times, not the writer's clock: the normalizing
+                    // writer may deliver a scenario's events late, at once.
+                    duration_ms: at.duration_since(p.started).map(|d| d.as_millis()).unwrap_or(0),
                     specs: sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).map(str::to_owned).collect(),
                     sentence: sc.description.as_deref().map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
                     steps: p.steps,
                     exchanges,
                 };
-                if self.console {
-                    print_line(&result);
-                }
+                self.console.check(&result);
                 if let Ok(mut r) = self.results.lock() {
                     r.push(result);
                 }
@@ -289,28 +294,77 @@ fn spec_line(sc: &gherkin::Scenario) -> Option<String> {
     Some(format!("breaks {}{level}{sentence}", specs.join(", ")))
 }
 
-fn print_line(r: &CheckResult) {
-    let mark = match r.verdict {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-        Verdict::ExpectedFail => "XFAIL",
-        Verdict::UnexpectedPass => "XPASS",
-        Verdict::NotRun => "NOT RUN",
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "  {mark:<7} {:<16} {:<6} {}", r.id, r.level, r.title);
-    if let Some(reason) = &r.expected_reason {
-        let note = if r.verdict == Verdict::UnexpectedPass {
-            "stale: listed in expected.toml but passed; remove the entry"
-        } else {
-            "known deviation"
-        };
-        let _ = writeln!(out, "          {note}: {reason}");
+/// The console: a line per check, and on a terminal a live progress line
+/// and colours (unless `NO_COLOR` is set). Off a terminal (CI logs) there is
+/// no progress line and no escape sequence.
+#[derive(Debug, Clone)]
+pub struct Console {
+    lines: bool,
+    tty: bool,
+    color: bool,
+    target: String,
+    total: usize,
+    done: usize,
+    failing: usize,
+}
+
+impl Console {
+    /// A console for one target's run of `total` checks; `lines` prints a
+    /// line per check.
+    #[must_use]
+    pub fn new(lines: bool, target: &str, total: usize) -> Self {
+        use std::io::IsTerminal as _;
+        let tty = std::io::stdout().is_terminal();
+        let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Self { lines, tty, color, target: target.to_owned(), total, done: 0, failing: 0 }
     }
-    if let Some(m) = &r.message {
-        for line in m.lines() {
-            let _ = writeln!(out, "          {line}");
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    fn check(&mut self, r: &CheckResult) {
+        self.done += 1;
+        if matches!(r.verdict, Verdict::Fail | Verdict::NotRun) {
+            self.failing += 1;
         }
+        let mut out = std::io::stdout().lock();
+        if self.tty {
+            let _ = write!(out, "\r\x1b[2K");
+        }
+        if self.lines {
+            let (mark, code) = match r.verdict {
+                Verdict::Pass => ("PASS", "32"),
+                Verdict::Fail => ("FAIL", "1;31"),
+                Verdict::ExpectedFail => ("XFAIL", "33"),
+                Verdict::UnexpectedPass => ("XPASS", "35"),
+                Verdict::NotRun => ("NOT RUN", "1;31"),
+            };
+            let mark = self.paint(code, &format!("{mark:<7}"));
+            let _ = writeln!(out, "  {mark} {:<16} {:<6} {}", r.id, r.level, r.title);
+            if let Some(reason) = &r.expected_reason {
+                let note = if r.verdict == Verdict::UnexpectedPass {
+                    "stale: listed in expected.toml but passed; remove the entry"
+                } else {
+                    "known deviation"
+                };
+                let _ = writeln!(out, "          {note}: {reason}");
+            }
+            if let Some(m) = &r.message {
+                for line in m.lines() {
+                    let _ = writeln!(out, "          {line}");
+                }
+            }
+        }
+        if self.tty && self.done < self.total {
+            let failing = if self.failing > 0 {
+                self.paint("1;31", &format!(", {} failing", self.failing))
+            } else {
+                String::new()
+            };
+            let _ = write!(out, "  [{}] {}/{} checks{failing}", self.target, self.done, self.total);
+        }
+        let _ = out.flush();
     }
 }
 
@@ -342,8 +396,8 @@ impl<W: World> Writer<W> for Collector {
                 }
             }
             Ok(ev) => match &ev.value {
-                Cucumber::Feature(f, Feature::Scenario(sc, rs)) => self.on_scenario(f, sc, rs),
-                Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, rs))) => self.on_scenario(f, sc, rs),
+                Cucumber::Feature(f, Feature::Scenario(sc, rs)) => self.on_scenario(ev.at, f, sc, rs),
+                Cucumber::Feature(f, Feature::Rule(_, Rule::Scenario(sc, rs))) => self.on_scenario(ev.at, f, sc, rs),
                 _ => {}
             },
         }
