@@ -96,3 +96,11 @@ fn a_tag_filter_runs_only_the_selected_checks() {
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|i| i.starts_with("OIDC-PKCE-")), "{ids:?}");
 }
+
+#[test]
+fn the_jwt_detector_of_these_tests_finds_jwts_only() {
+    use crate::common::contains_jwt;
+    assert!(contains_jwt("x eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1In0. y"));
+    assert!(!contains_jwt("state=AbeyJ9xQ&nonce=eyJk"));
+    assert!(!contains_jwt("eyJhbGciOiJub25lIn0"));
+}

@@ -57,7 +57,8 @@ fn no_secret_reaches_a_report_or_the_console() {
         let console = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert_eq!(out.status.code(), Some(if fault.is_some() { 1 } else { 0 }), "{fault:?}: {console}");
         assert!(!console.contains(CANARY), "{fault:?}: the console shows a secret:\n{console}");
-        for leak in ["eyJ", "kensa-code-", "kensa-at-", "kensa-rt-"] {
+        assert!(!crate::common::contains_jwt(&console), "{fault:?}: the console shows a JWT:\n{console}");
+        for leak in ["kensa-code-", "kensa-at-", "kensa-rt-"] {
             assert!(!console.contains(leak), "{fault:?}: the console shows {leak}...:\n{console}");
         }
         for entry in std::fs::read_dir(reports.path()).unwrap() {
