@@ -321,7 +321,9 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
             // Hand the scenario's exchanges to the collector for the HTML
             // report and the HAR file.
             if let (Some(w), Ok(mut store)) = (world, exchanges.lock()) {
-                store.insert(report::scenario_key(feature, scenario), w.http.exchanges());
+                let record =
+                    report::ScenarioRecord { exchanges: w.http.exchanges(), diffs: std::mem::take(&mut w.diffs) };
+                store.insert(report::scenario_key(feature, scenario), record);
             }
             Box::pin(async {})
         })

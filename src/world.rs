@@ -94,6 +94,8 @@ pub struct KensaWorld {
     /// The last response of a token, revocation, introspection or userinfo
     /// request.
     pub last: Option<EndpointResponse>,
+    /// Claim comparisons the steps made, shown side by side in the report.
+    pub diffs: Vec<crate::report::ClaimDiff>,
 }
 
 impl fmt::Debug for KensaWorld {
@@ -134,6 +136,7 @@ impl KensaWorld {
             forbidden_redirect: None,
             tokens: Vec::new(),
             last: None,
+            diffs: Vec::new(),
         })
     }
 

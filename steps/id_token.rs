@@ -42,16 +42,38 @@ async fn registered(w: &mut KensaWorld) -> StepResult {
     }
 }
 
+/// On a failed claim rule, records the expected value beside the ID token's
+/// for the report, then fails with the rule's error.
+fn claim_rule(
+    w: &mut KensaWorld,
+    claim: &str,
+    expected: serde_json::Value,
+    result: Result<(), JwtError>,
+) -> StepResult {
+    let Err(e) = result else { return Ok(()) };
+    let actual = w.id_token().ok().and_then(|t| t.claims.get(claim).cloned()).unwrap_or(serde_json::Value::Null);
+    w.diffs.push(kensa::report::ClaimDiff {
+        title: format!("ID token claim {claim}"),
+        left_label: "expected".into(),
+        left: serde_json::json!({ claim: expected }),
+        right_label: "ID token".into(),
+        right: serde_json::json!({ claim: actual }),
+    });
+    Err(e.into())
+}
+
 #[then("the ID token's iss is the issuer")]
 async fn iss(w: &mut KensaWorld) -> StepResult {
-    w.id_token()?.check_iss(w.issuer())?;
-    Ok(())
+    let issuer = w.issuer().to_owned();
+    let r = w.id_token()?.check_iss(&issuer);
+    claim_rule(w, "iss", issuer.into(), r)
 }
 
 #[then("the ID token's aud contains the client_id")]
 async fn aud(w: &mut KensaWorld) -> StepResult {
-    w.id_token()?.check_aud(&w.client()?.client_id)?;
-    Ok(())
+    let client_id = w.client()?.client_id;
+    let r = w.id_token()?.check_aud(&client_id);
+    claim_rule(w, "aud", format!("an array or string containing {client_id:?}").into(), r)
 }
 
 #[then("the ID token has not expired")]
@@ -63,8 +85,8 @@ async fn exp(w: &mut KensaWorld) -> StepResult {
 #[then("the ID token's nonce is the one that was sent")]
 async fn nonce(w: &mut KensaWorld) -> StepResult {
     let sent = w.auth.as_ref().and_then(|a| a.nonce.clone()).ok_or_else(|| anyhow!("no nonce was sent"))?;
-    w.id_token()?.check_nonce(&sent)?;
-    Ok(())
+    let r = w.id_token()?.check_nonce(&sent);
+    claim_rule(w, "nonce", sent.into(), r)
 }
 
 #[then("the ID token's at_hash, if present, matches the access token")]

@@ -225,6 +225,13 @@ async fn refreshed_id_token(w: &mut KensaWorld) -> StepResult {
         w.tokens[n - 2].id_token.as_ref().ok_or_else(|| anyhow!("the first token response has no id_token"))?;
     let new = kensa::oidc::jwt::Jwt::parse_secret(new_raw)?;
     let old = kensa::oidc::jwt::Jwt::parse_secret(old_raw)?;
+    w.diffs.push(kensa::report::ClaimDiff {
+        title: "original and refreshed ID token".into(),
+        left_label: "original ID token claims".into(),
+        left: serde_json::Value::Object(old.claims.clone()),
+        right_label: "refreshed ID token claims".into(),
+        right: serde_json::Value::Object(new.claims.clone()),
+    });
     for claim in ["iss", "sub", "aud"] {
         if old.claims.get(claim) != new.claims.get(claim) {
             fail!(

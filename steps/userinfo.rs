@@ -33,7 +33,17 @@ async fn userinfo_invalid(w: &mut KensaWorld) -> StepResult {
 
 #[then("the userinfo response is successful and its sub is the ID token's sub")]
 async fn userinfo_sub(w: &mut KensaWorld) -> StepResult {
-    let id_sub = w.id_token()?.str_claim("sub").map(str::to_owned).ok_or_else(|| anyhow!("the ID token has no sub"))?;
+    let id_token = w.id_token()?;
+    let id_sub = id_token.str_claim("sub").map(str::to_owned).ok_or_else(|| anyhow!("the ID token has no sub"))?;
+    if let Some(json) = w.last.as_ref().and_then(|r| r.json.clone()) {
+        w.diffs.push(kensa::report::ClaimDiff {
+            title: "ID token and userinfo".into(),
+            left_label: "ID token claims".into(),
+            left: serde_json::Value::Object(id_token.claims.clone()),
+            right_label: "userinfo response".into(),
+            right: kensa::secret::redact_json(&json),
+        });
+    }
     let r = w.last()?;
     if r.status() != 200 {
         fail!("the userinfo request failed: {}", r.describe());

@@ -130,6 +130,33 @@ fn exchange(out: &mut String, ex: &Exchange, open: bool, note: &str) {
     out.push_str("</details>");
 }
 
+fn diff(out: &mut String, d: &super::ClaimDiff) {
+    let differing = d.differing();
+    let side = |v: &serde_json::Value| -> String {
+        match v.as_object() {
+            Some(m) => {
+                let mut rows = String::new();
+                for (k, val) in m {
+                    let class = if differing.contains(k) { " class=dif" } else { "" };
+                    let _ = write!(rows, "<tr{class}><th>{}</th><td>{}</td></tr>", esc(k), esc(&val.to_string()));
+                }
+                format!("<table class=claims>{rows}</table>")
+            }
+            None => format!("<pre>{}</pre>", esc(&serde_json::to_string_pretty(v).unwrap_or_default())),
+        }
+    };
+    let _ = write!(
+        out,
+        "<div class=cap>{}{}</div><div class=diff><div><div class=cap>{}</div>{}</div><div><div class=cap>{}</div>{}</div></div>",
+        esc(&d.title),
+        if differing.is_empty() { String::new() } else { format!(" — differs in: {}", esc(&differing.join(", "))) },
+        esc(&d.left_label),
+        side(&d.left),
+        esc(&d.right_label),
+        side(&d.right)
+    );
+}
+
 fn check_section(out: &mut String, t: &TargetSummary, c: &CheckResult) {
     let failed = matches!(c.verdict, Verdict::Fail | Verdict::NotRun);
     let _ = write!(
@@ -165,6 +192,9 @@ fn check_section(out: &mut String, t: &TargetSummary, c: &CheckResult) {
     }
     if let Some(m) = &c.message {
         let _ = write!(out, "<pre class=msg>{}</pre>", esc(m));
+    }
+    for d in &c.diffs {
+        diff(out, d);
     }
     out.push_str("<ol class=steps>");
     for s in &c.steps {
@@ -218,6 +248,7 @@ details.ex{border:1px solid #e3e6ea;margin:4px 0;border-radius:3px}details.ex>su
 table.hdr{font-size:12px;margin:4px 0}table.hdr caption{text-align:left;color:#5b6270}
 .jwt{display:grid;grid-template-columns:1fr 2fr;gap:6px}code{font-size:12.5px}
 .xreason{background:#fff8e1;padding:4px 8px}
+.diff{display:grid;grid-template-columns:1fr 1fr;gap:8px}table.claims{font-size:12px;width:100%}tr.dif td,tr.dif th{background:#fbe0de}
 "##;
 
 const SCRIPT: &str = r##"

@@ -63,6 +63,38 @@ pub struct CheckResult {
     /// HTML report and the HAR file carry them).
     #[serde(skip)]
     pub exchanges: Vec<crate::http::Exchange>,
+    /// Claim comparisons the check made.
+    pub diffs: Vec<ClaimDiff>,
+}
+
+/// Two sets of claims a check compared, for a side-by-side view: what the
+/// check expected (or the reference it compared against) and what came
+/// back. Only non-secret values: claims, never tokens.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClaimDiff {
+    /// What was compared.
+    pub title: String,
+    /// Label of the left side.
+    pub left_label: String,
+    /// The expected or reference claims.
+    pub left: serde_json::Value,
+    /// Label of the right side.
+    pub right_label: String,
+    /// The claims that came back.
+    pub right: serde_json::Value,
+}
+
+impl ClaimDiff {
+    /// Members both sides have, with different values (members only one
+    /// side has are not differences: an ID token and a userinfo response
+    /// carry different claims by design).
+    #[must_use]
+    pub fn differing(&self) -> Vec<String> {
+        let (Some(l), Some(r)) = (self.left.as_object(), self.right.as_object()) else {
+            return if self.left == self.right { Vec::new() } else { vec!["(value)".into()] };
+        };
+        l.iter().filter(|(k, v)| r.get(*k).is_some_and(|rv| rv != *v)).map(|(k, _)| k.clone()).collect()
+    }
 }
 
 /// One step of a scenario and how it ended.
@@ -76,9 +108,18 @@ pub struct StepRecord {
     pub status: &'static str,
 }
 
-/// Where the after-scenario hook leaves each scenario's exchanges for the
+/// What the after-scenario hook hands the collector about a scenario.
+#[derive(Debug, Default)]
+pub struct ScenarioRecord {
+    /// Its HTTP exchanges.
+    pub exchanges: Vec<crate::http::Exchange>,
+    /// Its claim comparisons.
+    pub diffs: Vec<ClaimDiff>,
+}
+
+/// Where the after-scenario hook leaves each scenario's record for the
 /// collector, keyed like the collector keys scenarios.
-pub type ExchangeStore = Arc<Mutex<HashMap<(String, usize), Vec<crate::http::Exchange>>>>;
+pub type ExchangeStore = Arc<Mutex<HashMap<(String, usize), ScenarioRecord>>>;
 
 /// The key of a scenario: its feature file and line.
 #[must_use]
@@ -229,7 +270,7 @@ impl Collector {
                         status: "not reached",
                     });
                 }
-                let exchanges = self.exchanges.lock().ok().and_then(|mut m| m.remove(&key)).unwrap_or_default();
+                let record = self.exchanges.lock().ok().and_then(|mut m| m.remove(&key)).unwrap_or_default();
                 let (status, message) = match (p.failure, p.not_run) {
                     (Some(f), _) => (Status::Failed, Some(f)),
                     (None, Some(n)) => (Status::NotRun, Some(n)),
@@ -266,7 +307,8 @@ impl Collector {
                     specs: sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).map(str::to_owned).collect(),
                     sentence: sc.description.as_deref().map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
                     steps: p.steps,
-                    exchanges,
+                    exchanges: record.exchanges,
+                    diffs: record.diffs,
                 };
                 self.console.check(&result);
                 if let Ok(mut r) = self.results.lock() {
@@ -737,6 +779,18 @@ mod tests {
         // reason and spec are required
         std::fs::write(&p, "[[deviation]]\ncheck = \"A-1\"\nreason = \"r\"\n").unwrap();
         assert!(load_expected(&p).unwrap_err().contains("spec"));
+    }
+
+    #[test]
+    fn claim_diffs_name_shared_members_that_differ() {
+        let d = ClaimDiff {
+            title: "t".into(),
+            left_label: "l".into(),
+            left: serde_json::json!({"sub": "a", "iss": "i", "nonce": "n"}),
+            right_label: "r".into(),
+            right: serde_json::json!({"sub": "b", "iss": "i", "email": "e"}),
+        };
+        assert_eq!(d.differing(), vec!["sub".to_owned()]);
     }
 
     #[test]
