@@ -19,6 +19,7 @@ use kensa::report::{self, Collector, Counts, ExchangeStore, SharedBuf, Summary, 
 use kensa::secret::Scrubber;
 use kensa::targets::{self, StartOptions};
 use kensa::world::{self, KensaWorld, RunContext};
+use kensa_mocks::external::{Contract, ExternalApi, ExternalUser, Router};
 use kensa_mocks::idp::Fault;
 
 /// Exit code: every selected check passed.
@@ -236,6 +237,20 @@ fn run_blocking(args: RunArgs) -> u8 {
     rt.block_on(run(args))
 }
 
+/// An external password API (LemonLDAP::NG REST contract) that knows the
+/// realm's users, routed for their usernames.
+async fn realm_directory(realm: &kensa_mocks::realm::Realm, router: &Router) -> ExternalApi {
+    let directory = ExternalApi::start(Contract::LemonLdapRest).await;
+    for u in &realm.users {
+        let mut attributes = u.claims.clone();
+        attributes.insert("user_id".into(), serde_json::Value::String(u.sub.clone()));
+        let user = ExternalUser { username: u.username.clone(), password: u.password.clone(), attributes };
+        directory.accept(&user, None).await;
+        router.route(&u.username, &directory.uri());
+    }
+    directory
+}
+
 /// Resolves `--target`: a name, a comma-separated list, or `all`.
 fn resolve_targets(spec: &str, fixtures: &Path) -> Result<Vec<String>, String> {
     let known: Vec<String> = targets::catalogue(fixtures).into_iter().map(|e| e.name).collect();
@@ -267,7 +282,10 @@ enum TargetRun {
 struct Plan<'a> {
     args: &'a RunArgs,
     selected: usize,
+    /// The selected checks, for their `@needs:` tags.
+    checks: Vec<Check>,
     filter: Option<TagOperation>,
+    router: Arc<Router>,
     fault: Option<Fault>,
     scrubber: &'a Scrubber,
     interrupt: Interrupt,
@@ -280,7 +298,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     let started = Instant::now();
     let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
     println!("kensa: starting target {name}{fault_note} ...");
-    let opts = StartOptions { fixtures: args.fixtures.clone(), fault };
+    let opts = StartOptions { fixtures: args.fixtures.clone(), fault, external_auth_url: Some(plan.router.url()) };
     let start = targets::start(name, &opts, scrubber);
     let target = tokio::select! {
         t = start => match t {
@@ -300,7 +318,35 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         info.issuer,
         report::human(started.elapsed()),
     );
-    world::install(Arc::new(RunContext { target: Arc::clone(&info), scrubber: scrubber.clone() }));
+    world::install(Arc::new(RunContext {
+        target: Arc::clone(&info),
+        scrubber: scrubber.clone(),
+        router: Arc::clone(&plan.router),
+    }));
+    // Checks that need a power the target lacks are skipped, with the reason.
+    let lacking = |tags: &mut dyn Iterator<Item = &String>| -> Vec<String> {
+        tags.filter_map(|t| t.strip_prefix("needs:"))
+            .filter(|n| !info.capabilities.iter().any(|c| c == n))
+            .map(str::to_owned)
+            .collect()
+    };
+    let skipped: Vec<report::CheckResult> = plan
+        .checks
+        .iter()
+        .filter_map(|c| {
+            let missing = lacking(&mut c.tags.iter());
+            (!missing.is_empty()).then(|| {
+                report::CheckResult::skipped(
+                    c,
+                    &format!(
+                        "skipped: target {name} lacks {} (its target.toml lists the powers it has)",
+                        missing.join(", ")
+                    ),
+                )
+            })
+        })
+        .collect();
+    let caps = info.capabilities.clone();
 
     let junit = SharedBuf::default();
     let json = SharedBuf::default();
@@ -318,14 +364,26 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     let mut cucumber = KensaWorld::cucumber()
         .max_concurrent_scenarios(usize::from(args.concurrency))
         .after(move |feature, _, scenario, _, world| {
-            // Hand the scenario's exchanges to the collector for the HTML
-            // report and the HAR file.
-            if let (Some(w), Ok(mut store)) = (world, exchanges.lock()) {
+            let store = Arc::clone(&exchanges);
+            let key = report::scenario_key(feature, scenario);
+            Box::pin(async move {
+                let Some(w) = world else { return };
+                // Retire the scenario's external API: forget its expectations
+                // (a Then step verified them, or the scenario stopped early)
+                // and its routes.
+                if let Some(ext) = w.external.take() {
+                    ext.api.reset().await;
+                    let keys: Vec<&str> = ext.routed.iter().map(String::as_str).collect();
+                    w.ctx.router.unroute(&keys);
+                }
+                // Hand the scenario's exchanges and claim comparisons to the
+                // collector for the HTML report and the HAR file.
                 let record =
                     report::ScenarioRecord { exchanges: w.http.exchanges(), diffs: std::mem::take(&mut w.diffs) };
-                store.insert(report::scenario_key(feature, scenario), record);
-            }
-            Box::pin(async {})
+                if let Ok(mut store) = store.lock() {
+                    store.insert(key, record);
+                }
+            })
         })
         .with_writer(writer)
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default());
@@ -337,8 +395,9 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let run = cucumber.filter_run(args.features.clone(), move |feature, rule, scenario| {
-        let tags = feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
-        filter.as_ref().is_none_or(|op| cucumber::tag::Ext::eval(op, tags))
+        let tags = || feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
+        let able = tags().filter_map(|t| t.strip_prefix("needs:")).all(|n| caps.iter().any(|c| c == n));
+        able && filter.as_ref().is_none_or(|op| cucumber::tag::Ext::eval(op, tags()))
     });
     let mut target = target;
     let mut died = None;
@@ -366,7 +425,8 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     for e in results.parse_errors() {
         eprintln!("kensa: error: {}", scrubber.scrub(&e));
     }
-    let checks = results.checks();
+    let mut checks = results.checks();
+    checks.extend(skipped);
     let mut counts = Counts::of(&checks);
     // A selected check that never reported did not run.
     if !args.fail_fast {
@@ -407,6 +467,15 @@ impl Interrupt {
                 _ = term.recv() => {}
             }
             let _ = tx.send(true);
+            // A second signal means the orderly stop is not getting
+            // anywhere: kill the targets' process groups and leave now.
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            eprintln!("kensa: second interrupt: stopping the targets and exiting now");
+            targets::process::kill_all_now();
+            std::process::exit(130);
         });
         Ok(Self(rx))
     }
@@ -465,10 +534,23 @@ async fn run(args: RunArgs) -> u8 {
     }
 
     let scrubber = Scrubber::new();
+    let router = match Router::start().await {
+        Ok(r) => Arc::new(r),
+        Err(e) => return setup_error(format!("cannot start the external API router: {e}")),
+    };
+    // Targets that delegate every password check (LemonLDAP::NG with its
+    // REST backend) must find the realm's users there too: a directory
+    // speaking that contract knows them, for the whole run.
+    let _directory = match targets::load_realm(&args.fixtures) {
+        Ok(realm) => realm_directory(&realm, &router).await,
+        Err(e) => return setup_error(e),
+    };
     let plan = Plan {
         args: &args,
         selected: selected.len(),
+        checks: selected.iter().map(|c| (*c).clone()).collect(),
         filter: filter.clone(),
+        router,
         fault,
         scrubber: &scrubber,
         interrupt: interrupt.clone(),

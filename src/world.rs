@@ -28,6 +28,9 @@ pub struct RunContext {
     pub target: Arc<TargetInfo>,
     /// The run's scrubber.
     pub scrubber: Scrubber,
+    /// The run's external-API router: scenarios register their mock
+    /// servers with it.
+    pub router: Arc<kensa_mocks::external::Router>,
 }
 
 static CURRENT: RwLock<Option<Arc<RunContext>>> = RwLock::new(None);
@@ -96,6 +99,19 @@ pub struct KensaWorld {
     pub last: Option<EndpointResponse>,
     /// Claim comparisons the steps made, shown side by side in the report.
     pub diffs: Vec<crate::report::ClaimDiff>,
+    /// This scenario's external password API, if it uses one.
+    pub external: Option<ExternalScenario>,
+}
+
+/// A scenario's external password API and the user it knows.
+#[derive(Debug)]
+pub struct ExternalScenario {
+    /// The wiremock server.
+    pub api: kensa_mocks::external::ExternalApi,
+    /// The user.
+    pub user: kensa_mocks::external::ExternalUser,
+    /// Keys routed to this scenario's server.
+    pub routed: Vec<String>,
 }
 
 impl fmt::Debug for KensaWorld {
@@ -137,6 +153,7 @@ impl KensaWorld {
             tokens: Vec::new(),
             last: None,
             diffs: Vec::new(),
+            external: None,
         })
     }
 
@@ -239,10 +256,19 @@ impl KensaWorld {
     /// # Errors
     /// On HTTP or login-page errors.
     pub async fn run_login(&mut self, req: AuthRequest, password: Option<&str>, tamper: Tamper) -> anyhow::Result<()> {
-        let endpoint = self.endpoint("authorization_endpoint").await?;
         let user = self.ctx.target.user().map_err(|e| anyhow!(e))?;
         let creds =
             Credentials { username: user.username.clone(), password: Secret::new(password.unwrap_or(&user.password)) };
+        self.run_login_as(req, creds, tamper).await
+    }
+
+    /// Runs `req` through the login page with `creds` (a user the target's
+    /// realm need not know, such as one an external API vouches for).
+    ///
+    /// # Errors
+    /// On HTTP or login-page errors.
+    pub async fn run_login_as(&mut self, req: AuthRequest, creds: Credentials, tamper: Tamper) -> anyhow::Result<()> {
+        let endpoint = self.endpoint("authorization_endpoint").await?;
         let url = req.to_url(&endpoint);
         self.auth = Some(req.clone());
         let forbidden = self.forbidden_redirect.clone();

@@ -11,6 +11,7 @@ macro_rules! fail {
 }
 
 mod discovery;
+mod external_auth;
 mod id_token;
 mod login;
 mod token;

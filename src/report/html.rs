@@ -54,6 +54,7 @@ fn verdict_class(v: Verdict) -> &'static str {
         Verdict::ExpectedFail => "xfail",
         Verdict::UnexpectedPass => "xpass",
         Verdict::NotRun => "notrun",
+        Verdict::Skipped => "skipped",
     }
 }
 
@@ -64,6 +65,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::ExpectedFail => "known deviation",
         Verdict::UnexpectedPass => "stale deviation",
         Verdict::NotRun => "not run",
+        Verdict::Skipped => "skipped",
     }
 }
 
@@ -235,7 +237,7 @@ td.cell a{color:inherit;text-decoration:none;display:block}
 .filters button.on{background:#1d2330;color:#fff}
 details.check{background:#fff;border:1px solid #d9dde3;border-left-width:5px;border-radius:4px;margin:6px 0}
 .k-pass{border-left-color:#3f9b5a}.k-fail{border-left-color:#b3261e}.k-xfail{border-left-color:#d9a400}
-.k-xpass{border-left-color:#6b45c2}.k-notrun{border-left-color:#9aa3b2}
+.k-xpass{border-left-color:#6b45c2}.k-notrun,.k-skipped{border-left-color:#9aa3b2}
 details.check>summary{padding:6px 10px;cursor:pointer}.body{padding:4px 14px 12px}
 blockquote{margin:6px 0;padding:4px 10px;border-left:3px solid #9aa3b2;color:#3c4454;background:#f3f4f7}
 pre{background:#f3f4f7;padding:8px;overflow:auto;white-space:pre-wrap;word-break:break-all;margin:4px 0;font-size:12.5px}
@@ -351,7 +353,14 @@ pub fn render(summary: &Summary) -> String {
         );
     }
     out.push_str("</table>");
-    let verdicts = [Verdict::Pass, Verdict::Fail, Verdict::ExpectedFail, Verdict::UnexpectedPass, Verdict::NotRun];
+    let verdicts = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::ExpectedFail,
+        Verdict::UnexpectedPass,
+        Verdict::NotRun,
+        Verdict::Skipped,
+    ];
     out.push_str("<table style=\"margin-top:8px\"><tr><th>level</th>");
     for v in verdicts {
         let _ = write!(out, "<th>{}</th>", verdict_text(v));

@@ -67,6 +67,29 @@ pub struct CheckResult {
     pub diffs: Vec<ClaimDiff>,
 }
 
+impl CheckResult {
+    /// The result of a check that was not run, with why.
+    #[must_use]
+    pub fn skipped(check: &crate::checks::Check, why: &str) -> Self {
+        Self {
+            id: check.id.clone(),
+            level: check.level.to_string(),
+            title: check.title.clone(),
+            feature: check.path.display().to_string(),
+            status: Status::NotRun,
+            message: Some(why.to_owned()),
+            duration_ms: 0,
+            verdict: Verdict::Skipped,
+            expected_reason: None,
+            specs: check.specs.clone(),
+            sentence: check.sentence.clone(),
+            steps: Vec::new(),
+            exchanges: Vec::new(),
+            diffs: Vec::new(),
+        }
+    }
+}
+
 /// Two sets of claims a check compared, for a side-by-side view: what the
 /// check expected (or the reference it compared against) and what came
 /// back. Only non-secret values: claims, never tokens.
@@ -381,6 +404,7 @@ impl Console {
                 Verdict::ExpectedFail => ("XFAIL", "33"),
                 Verdict::UnexpectedPass => ("XPASS", "35"),
                 Verdict::NotRun => ("NOT RUN", "1;31"),
+                Verdict::Skipped => ("SKIP", "2"),
             };
             let mark = self.paint(code, &format!("{mark:<7}"));
             let _ = writeln!(out, "  {mark} {:<16} {:<6} {}", r.id, r.level, r.title);
@@ -461,6 +485,8 @@ pub struct Counts {
     pub unexpected_passes: usize,
     /// Checks that did not run.
     pub not_run: usize,
+    /// Checks skipped because the target lacks what they need.
+    pub skipped: usize,
 }
 
 impl Counts {
@@ -481,6 +507,7 @@ impl Counts {
             Verdict::ExpectedFail => self.expected_failures += 1,
             Verdict::UnexpectedPass => self.unexpected_passes += 1,
             Verdict::NotRun => self.not_run += 1,
+            Verdict::Skipped => self.skipped += 1,
         }
     }
 
@@ -493,13 +520,14 @@ impl Counts {
             expected_failures: self.expected_failures + o.expected_failures,
             unexpected_passes: self.unexpected_passes + o.unexpected_passes,
             not_run: self.not_run + o.not_run,
+            skipped: self.skipped + o.skipped,
         }
     }
 
     /// Total.
     #[must_use]
     pub fn total(&self) -> usize {
-        self.passed + self.failed + self.expected_failures + self.unexpected_passes + self.not_run
+        self.passed + self.failed + self.expected_failures + self.unexpected_passes + self.not_run + self.skipped
     }
 
     /// `47 checks: 45 passed, 0 failed, 2 known deviations` and so on.
@@ -517,6 +545,9 @@ impl Counts {
         }
         if self.not_run > 0 {
             s.push_str(&format!(", {} not run", self.not_run));
+        }
+        if self.skipped > 0 {
+            s.push_str(&format!(", {} skipped (the target lacks what they need)", self.skipped));
         }
         s
     }
@@ -690,6 +721,9 @@ pub enum Verdict {
     UnexpectedPass,
     /// Did not run.
     NotRun,
+    /// Not run because the target lacks a power the check needs (the
+    /// message says which); neither a pass nor a failure.
+    Skipped,
 }
 
 impl Verdict {
@@ -702,6 +736,7 @@ impl Verdict {
             Self::ExpectedFail => "xfail",
             Self::UnexpectedPass => "XPASS",
             Self::NotRun => "not run",
+            Self::Skipped => "skipped",
         }
     }
 

@@ -11,7 +11,7 @@ pub mod process;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kensa_mocks::idp::{Fault, IdpConfig, Keys, RunningIdp};
+use kensa_mocks::idp::{ExternalAuth, Fault, IdpConfig, Keys, RunningIdp};
 use kensa_mocks::realm::{Client, Realm, User};
 
 use crate::secret::Scrubber;
@@ -105,6 +105,10 @@ pub struct Entry {
     pub set_up: Option<bool>,
 }
 
+/// The powers of the embedded reference IdP.
+pub const EMBEDDED_CAPABILITIES: &[&str] =
+    &["external-auth", "external-auth:idp-server", "external-auth-chain", "external-auth-lockout"];
+
 /// Every target and whether it can start here.
 #[must_use]
 pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
@@ -175,6 +179,8 @@ pub struct TargetInfo {
     pub login_profile: String,
     /// Process id of a process target.
     pub pid: Option<u32>,
+    /// Powers the target has, for scenarios' `@needs:` tags.
+    pub capabilities: Vec<String>,
 }
 
 impl TargetInfo {
@@ -207,6 +213,9 @@ pub struct StartOptions {
     pub fixtures: PathBuf,
     /// A fault to start the reference IdP with.
     pub fault: Option<Fault>,
+    /// The run's external password API (the router of
+    /// `kensa_mocks::external`), for targets that delegate password checks.
+    pub external_auth_url: Option<String>,
 }
 
 /// A started target; stop it with [`Started::stop`] (dropping also stops it).
@@ -332,9 +341,13 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 &read(&keys_dir.join("rs256-rogue.pem"))?,
             )
             .map_err(|e| TargetError::Fixture { path: keys_dir.clone(), reason: e.to_string() })?;
-            let idp = RunningIdp::start(IdpConfig::new(realm.clone(), keys).with_fault(opts.fault))
-                .await
-                .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
+            let idp = RunningIdp::start(
+                IdpConfig::new(realm.clone(), keys)
+                    .with_fault(opts.fault)
+                    .with_external(opts.external_auth_url.as_deref().map(ExternalAuth::new)),
+            )
+            .await
+            .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
             let info = TargetInfo {
                 name: name.into(),
                 issuer: idp.issuer().to_owned(),
@@ -345,6 +358,7 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 version: Some(format!("kensa-mocks {}", env!("CARGO_PKG_VERSION"))),
                 login_profile: "generic".into(),
                 pid: None,
+                capabilities: EMBEDDED_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect(),
             };
             Ok(Started { info: Arc::new(info), idp: Some(idp), process: None })
         }
@@ -365,7 +379,9 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
             let realm_json = realm_json(&opts.fixtures)?;
             let cache = process::ensure_setup(other, &dir, &spec, &realm_json, scrubber).await?;
             let version = process::installed_version(&spec).await.unwrap_or_else(|| spec.version.clone());
-            let running = process::start(other, &dir, &spec, &cache, &realm_json, scrubber).await?;
+            let running =
+                process::start(other, &dir, &spec, &cache, &realm_json, opts.external_auth_url.as_deref(), scrubber)
+                    .await?;
             let info = TargetInfo {
                 name: other.into(),
                 issuer: running.issuer.clone(),
@@ -376,6 +392,7 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 version: Some(version),
                 login_profile: spec.login_profile.clone(),
                 pid: Some(running.pid()),
+                capabilities: spec.capabilities.clone(),
             };
             Ok(Started { info: Arc::new(info), idp: None, process: Some(running) })
         }

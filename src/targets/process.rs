@@ -22,8 +22,9 @@
 //! Placeholders: `{dir}` the target folder, `{cache}` its cache folder,
 //! `{state}` a folder for this run, `{port}` the port chosen for this run,
 //! `{issuer}`. Every started process also gets `KENSA_PORT`,
-//! `KENSA_REALM_JSON` (the realm fixture as JSON), `KENSA_CACHE` and
-//! `KENSA_STATE` in its environment.
+//! `KENSA_REALM_JSON` (the realm fixture as JSON), `KENSA_CACHE`,
+//! `KENSA_STATE` and `KENSA_EXTERNAL_AUTH_URL` (the run's external password
+//! API, see `kensa_mocks::external`) in its environment.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +73,10 @@ pub struct ProcessSpec {
     /// Which login profile drives its pages.
     #[serde(default = "generic")]
     pub login_profile: String,
+    /// Powers the target has, matched against scenarios' `@needs:` tags
+    /// (e.g. `external-auth`, `external-auth:lemonldap-rest`).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
     /// The realm user scenarios log in as.
     #[serde(default = "alice")]
     pub default_user: String,
@@ -308,6 +313,7 @@ pub async fn start(
     spec: &ProcessSpec,
     cache: &Path,
     realm_json: &str,
+    external_auth_url: Option<&str>,
     scrubber: &Scrubber,
 ) -> Result<RunningProcess, TargetError> {
     let io_err = |path: &Path, e: std::io::Error| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() };
@@ -343,6 +349,9 @@ pub async fn start(
         .stderr(Stdio::from(log2))
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(url) = external_auth_url {
+        cmd.env("KENSA_EXTERNAL_AUTH_URL", url);
+    }
     for (k, v) in &spec.env {
         cmd.env(k, ph.fill(v));
     }
@@ -350,6 +359,9 @@ pub async fn start(
         .spawn()
         .map_err(|e| TargetError::Start { target: name.into(), reason: format!("cannot run {:?}: {e}", args[0]) })?;
     let pid = child.id().unwrap_or(0);
+    if let Ok(mut live) = LIVE_GROUPS.lock() {
+        live.push(pid);
+    }
     let mut running = RunningProcess { child: Some(child), pid, state, issuer: issuer.clone() };
 
     let http = HttpClient::with_limits(scrubber.clone(), Duration::from_secs(2), 1 << 20)
@@ -396,6 +408,19 @@ pub async fn start(
     }
 }
 
+/// Process groups of the targets running now, for [`kill_all_now`].
+static LIVE_GROUPS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Kills every running target's process group at once (SIGKILL), for an
+/// exit that cannot wait for the orderly stop.
+pub fn kill_all_now() {
+    if let Ok(live) = LIVE_GROUPS.lock() {
+        for pid in live.iter().filter(|p| **p != 0) {
+            signal_group(*pid, "-KILL");
+        }
+    }
+}
+
 fn signal_group(pgid: u32, signal: &str) {
     // The child leads its own process group (process_group(0)), so the
     // whole tree it started gets the signal.
@@ -426,6 +451,9 @@ impl RunningProcess {
     /// Removes the run's state folder.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
+        if let Ok(mut live) = LIVE_GROUPS.lock() {
+            live.retain(|p| *p != self.pid);
+        }
         if self.pid != 0 {
             signal_group(self.pid, "-TERM");
             let deadline = Instant::now() + Duration::from_secs(5);

@@ -1,6 +1,6 @@
 //! The authorization endpoint and the login form.
 
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -8,8 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
+use super::external_auth::{self, ExternalUser, Outcome};
 use super::html::{error_page, login_page};
-use super::store::AuthRequest;
+use super::store::{AuthRequest, Store};
 use super::util::{Params, cookie, ct_eq, is_pkce_value, now, random_token, set_cookie, split_scope};
 use super::{App, BROWSER_COOKIE, Fault, SCOPES_SUPPORTED, SESSION_COOKIE};
 
@@ -210,7 +211,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
 
     let session = cookie(headers, SESSION_COOKIE).and_then(|id| {
         let store = app.store();
-        store.session(&id).filter(|s| app.realm().user_by_sub(&s.sub).is_some()).cloned()
+        store.session(&id).filter(|s| app.user_exists(&store, &s.sub)).cloned()
     });
     if let Some(session) = session
         && !prompt.contains(&"login")
@@ -228,48 +229,105 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     login_response(page, existing_browser.is_none().then_some(browser.as_str()))
 }
 
-/// `POST /login`: checks CSRF and credentials of a pending request.
+/// Message of a login page after rejected credentials.
+const INVALID_CREDENTIALS: &str = "Invalid username or password.";
+/// Message of a login page for a locked account.
+const ACCOUNT_LOCKED: &str = "This account is locked.";
+
+/// The error page for an unknown or expired login request.
+fn expired() -> Response {
+    error_page(StatusCode::BAD_REQUEST, "login request expired or unknown")
+}
+
+/// `POST /login`: checks CSRF and credentials of a pending request. Realm
+/// users are checked against the realm; other usernames, when an external
+/// API is configured, are checked by that API.
 pub(crate) async fn login(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(params) = Params::from_form(&headers, &body) else {
         return error_page(StatusCode::BAD_REQUEST, "The request body must be application/x-www-form-urlencoded.");
     };
-    let expired = || error_page(StatusCode::BAD_REQUEST, "login request expired or unknown");
     let Some(request_id) = params.get("request_id") else {
         return expired();
     };
+    let username = params.get("username");
+    let password = params.get("password").unwrap_or("");
+
+    let (external, username, locked) = {
+        let mut store = app.store();
+        let Some(pending) = store.pending(request_id) else {
+            return expired();
+        };
+        if !app.has(Fault::LoginCsrfUnchecked) {
+            let same_browser =
+                cookie(&headers, BROWSER_COOKIE).is_some_and(|browser| ct_eq(&browser, &pending.browser));
+            let token_ok = params.get("csrf_token").is_some_and(|token| ct_eq(token, &pending.csrf_token));
+            if !same_browser || !token_ok {
+                return error_page(StatusCode::FORBIDDEN, "CSRF check failed");
+            }
+        }
+        let realm_user = username.and_then(|u| app.realm().user(u));
+        match (&app.config.external, username) {
+            (Some(external), Some(username)) if realm_user.is_none() => {
+                let failures = store.external_failures.get(username).copied().unwrap_or(0);
+                let locked = external.lock_threshold > 0
+                    && failures >= external.lock_threshold
+                    && !app.has(Fault::ExternalAuthNoLockout);
+                (external, username, locked)
+            }
+            _ => {
+                let Some(user) =
+                    realm_user.filter(|u| app.has(Fault::AnyPasswordAccepted) || ct_eq(password, &u.password))
+                else {
+                    return retry(&mut store, request_id, INVALID_CREDENTIALS);
+                };
+                return sign_in(&app, store, request_id, &user.sub);
+            }
+        }
+    };
+
+    let outcome = external_auth::delegate(&app, external, username, password, locked).await;
+
     let mut store = app.store();
+    if store.pending(request_id).is_none() {
+        return expired();
+    }
+    match outcome {
+        Outcome::Authenticated { sub, claims } => {
+            store.external_failures.remove(username);
+            store.external_users.insert(sub.clone(), ExternalUser { claims });
+            sign_in(&app, store, request_id, &sub)
+        }
+        Outcome::Rejected => {
+            *store.external_failures.entry(username.to_owned()).or_default() += 1;
+            retry(&mut store, request_id, if locked { ACCOUNT_LOCKED } else { INVALID_CREDENTIALS })
+        }
+        Outcome::Locked => retry(&mut store, request_id, ACCOUNT_LOCKED),
+        Outcome::Failed => {
+            error_page(StatusCode::BAD_GATEWAY, "Sign-in is unavailable: the external authentication service failed.")
+        }
+    }
+}
+
+/// The login page again, with `message` and a fresh CSRF token.
+fn retry(store: &mut Store, request_id: &str, message: &str) -> Response {
     let Some(pending) = store.pending(request_id) else {
         return expired();
     };
+    pending.csrf_token = random_token();
+    let page = login_page(&pending.request.client_id, request_id, &pending.csrf_token, Some(message));
+    login_response(page, None)
+}
 
-    if !app.has(Fault::LoginCsrfUnchecked) {
-        let same_browser = cookie(&headers, BROWSER_COOKIE).is_some_and(|browser| ct_eq(&browser, &pending.browser));
-        let token_ok = params.get("csrf_token").is_some_and(|token| ct_eq(token, &pending.csrf_token));
-        if !same_browser || !token_ok {
-            return error_page(StatusCode::FORBIDDEN, "CSRF check failed");
-        }
-    }
-
-    let user = params.get("username").and_then(|u| app.realm().user(u));
-    let password = params.get("password").unwrap_or("");
-    let Some(user) = user.filter(|u| app.has(Fault::AnyPasswordAccepted) || ct_eq(password, &u.password)) else {
-        pending.csrf_token = random_token();
-        let page = login_page(
-            &pending.request.client_id,
-            request_id,
-            &pending.csrf_token,
-            Some("Invalid username or password."),
-        );
-        return login_response(page, None);
-    };
-
+/// Completes the pending request `request_id` for `sub`: a session and a
+/// redirect with an authorization code.
+fn sign_in(app: &App, mut store: MutexGuard<'_, Store>, request_id: &str, sub: &str) -> Response {
     let Some(pending) = store.pending.remove(request_id) else {
         return expired();
     };
     let auth_time = now();
-    let session = store.add_session(&user.sub, auth_time);
+    let session = store.add_session(sub, auth_time);
     drop(store);
-    let mut response = code_redirect(&app, pending.request, &user.sub, auth_time);
+    let mut response = code_redirect(app, pending.request, sub, auth_time);
     if let Ok(value) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, &session)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -57,6 +57,26 @@ faults! {
         "The login form accepts any password for an existing username.";
     LoginCsrfUnchecked => "login-csrf-unchecked",
         "The login form skips its CSRF checks (browser cookie and token).";
+    ExternalAuthAttributesUnmapped => "external-auth-attributes-unmapped",
+        "The email returned by the external authentication API is not mapped to the delegated user's claims.";
+    ExternalAuthFormEncoded => "external-auth-form-encoded",
+        "The external password check is sent form-encoded instead of as JSON.";
+    ExternalAuthCalledTwice => "external-auth-called-twice",
+        "The external password check is sent twice per login attempt and the second answer is used.";
+    ExternalAuthInvalidCredentialsAccepted => "external-auth-invalid-credentials-accepted",
+        "A 401 from the external password check is treated as success, with the username as user id.";
+    ExternalAuthErrorAccepted => "external-auth-error-accepted",
+        "A failure of the external password check other than 401 is treated as success, with the username as user id.";
+    ExternalAuthNoTimeout => "external-auth-no-timeout",
+        "Calls to the external authentication API have no time limit.";
+    ExternalAuthNoLockout => "external-auth-no-lockout",
+        "Passwords rejected by the external authentication API never lock the account.";
+    ExternalAuthChainSendsUsername => "external-auth-chain-sends-username",
+        "The user details request sends the username instead of the user id from the password check.";
+    ExternalAuthChainFailureIgnored => "external-auth-chain-failure-ignored",
+        "A failed user details request still signs the user in with the password check's attributes.";
+    ExternalAuthPasswordInQuery => "external-auth-password-in-query",
+        "The external password check also carries the password in the URL query.";
     RedirectUriPrefixMatch => "redirect-uri-prefix-match",
         "The authorization endpoint accepts any redirect_uri that starts with a registered one.";
     ResponseTypeMissingAccepted => "response-type-missing-accepted",
@@ -186,7 +206,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 47);
+        assert_eq!(Fault::ALL.len(), 57);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }

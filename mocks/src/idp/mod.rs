@@ -3,10 +3,13 @@
 //! [`RunningIdp::start`] serves the provider on `127.0.0.1` with an
 //! ephemeral port. With no [`Fault`] set it follows OpenID Connect Core,
 //! OAuth 2.0 (RFC 6749, 6750, 7009, 7636, 7662, 9207) strictly; each fault
-//! breaks exactly one behaviour.
+//! breaks exactly one behaviour. With an [`ExternalAuth`] configured, the
+//! passwords of usernames the realm does not know are checked by an external
+//! HTTP API.
 
 mod authorize;
 mod discovery;
+mod external_auth;
 mod faults;
 mod html;
 mod keys;
@@ -26,6 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use external_auth::ExternalAuth;
 pub use faults::{Fault, UnknownFault};
 pub use keys::Keys;
 pub use store::{ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
@@ -55,6 +59,9 @@ pub enum IdpError {
     /// The listening socket could not be opened.
     #[error("cannot listen on 127.0.0.1: {0}")]
     Bind(#[source] std::io::Error),
+    /// The HTTP client for the external authentication API could not be built.
+    #[error("cannot build the HTTP client for the external authentication API: {0}")]
+    HttpClient(String),
 }
 
 /// Everything the reference IdP is started with.
@@ -72,6 +79,9 @@ pub struct IdpConfig {
     pub id_token_ttl: Duration,
     /// Refresh token lifetime (default 3600 s).
     pub refresh_token_ttl: Duration,
+    /// The external API that checks the passwords of usernames the realm
+    /// does not know (default none: such usernames cannot sign in).
+    pub external: Option<ExternalAuth>,
 }
 
 impl IdpConfig {
@@ -84,6 +94,7 @@ impl IdpConfig {
             access_token_ttl: Duration::from_secs(300),
             id_token_ttl: Duration::from_secs(300),
             refresh_token_ttl: Duration::from_secs(3600),
+            external: None,
         }
     }
 
@@ -93,6 +104,14 @@ impl IdpConfig {
         self.fault = fault;
         self
     }
+
+    /// The same configuration delegating the password checks of non-realm
+    /// usernames to `external` (or not delegating).
+    #[must_use]
+    pub fn with_external(mut self, external: Option<ExternalAuth>) -> Self {
+        self.external = external;
+        self
+    }
 }
 
 /// Shared state of a running provider.
@@ -100,6 +119,8 @@ pub(crate) struct App {
     issuer: String,
     config: IdpConfig,
     store: Mutex<Store>,
+    /// Client for the external authentication API, when one is configured.
+    http: Option<reqwest::Client>,
 }
 
 impl App {
@@ -110,6 +131,11 @@ impl App {
 
     fn realm(&self) -> &Realm {
         &self.config.realm
+    }
+
+    /// True when `sub` names a realm user or a delegated user in `store`.
+    fn user_exists(&self, store: &Store, sub: &str) -> bool {
+        self.realm().user_by_sub(sub).is_some() || store.external_users.contains_key(sub)
     }
 
     /// Locks the store. Never held across an `.await`.
@@ -147,7 +173,11 @@ impl RunningIdp {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(IdpError::Bind)?;
         let addr = listener.local_addr().map_err(IdpError::Bind)?;
         let issuer = format!("http://{addr}");
-        let app = Arc::new(App { issuer: issuer.clone(), config, store: Mutex::new(Store::default()) });
+        let http = match config.external {
+            Some(_) => Some(external_auth::http_client().map_err(|e| IdpError::HttpClient(e.to_string()))?),
+            None => None,
+        };
+        let app = Arc::new(App { issuer: issuer.clone(), config, store: Mutex::new(Store::default()), http });
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
             // Either an explicit stop or the sender being dropped ends the wait.

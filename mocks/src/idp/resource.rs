@@ -13,7 +13,6 @@ use serde_json::{Map, Value, json};
 use super::oauth::{OAuthError, authenticate};
 use super::util::{Params, is_form, now};
 use super::{App, Fault};
-use crate::realm::User;
 
 /// Claims released with the `profile` scope.
 const PROFILE_CLAIMS: &[&str] = &[
@@ -91,32 +90,42 @@ fn userinfo(app: &App, headers: &HeaderMap, form_token: Option<String>) -> Respo
     };
     let found = {
         let store = app.store();
-        store
-            .access_tokens
-            .get(&token)
-            .filter(|t| t.is_active(now()))
-            .and_then(|t| Some((app.realm().user_by_sub(&t.sub)?, t.scope.clone())))
+        store.access_tokens.get(&token).filter(|t| t.is_active(now())).and_then(|t| {
+            match app.realm().user_by_sub(&t.sub) {
+                Some(user) => Some(user_claims(app, &user.sub, &user.claims, Some(&t.scope))),
+                // Delegated users get every claim they have, whatever the scope.
+                None => store.external_users.get(&t.sub).map(|user| user_claims(app, &t.sub, &user.claims, None)),
+            }
+        })
     };
-    let (user, scope) = match found {
-        Some(found) => found,
+    let claims = match found {
+        Some(claims) => claims,
         None if app.has(Fault::UserinfoAcceptsInvalidToken) => match app.realm().users.first() {
-            Some(user) => (user, vec!["openid".into(), "profile".into(), "email".into()]),
+            Some(user) => user_claims(app, &user.sub, &user.claims, Some(&["profile".into(), "email".into()])),
             None => return bearer_error(StatusCode::UNAUTHORIZED, INVALID_TOKEN),
         },
         None => return bearer_error(StatusCode::UNAUTHORIZED, INVALID_TOKEN),
     };
-    no_store(StatusCode::OK, Value::Object(user_claims(app, user, &scope)))
+    no_store(StatusCode::OK, Value::Object(claims))
 }
 
 const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
 
-fn user_claims(app: &App, user: &User, scope: &[String]) -> Map<String, Value> {
+/// The userinfo claims of user `sub`: those `scope` releases, or all of
+/// `user_claims` when `scope` is `None`.
+fn user_claims(app: &App, sub: &str, user_claims: &Map<String, Value>, scope: Option<&[String]>) -> Map<String, Value> {
     let mut claims = Map::new();
-    let sub = if app.has(Fault::UserinfoSubMismatch) { format!("x-{}", user.sub) } else { user.sub.clone() };
+    let sub = if app.has(Fault::UserinfoSubMismatch) { format!("x-{sub}") } else { sub.to_owned() };
     claims.insert("sub".into(), sub.into());
+    let Some(scope) = scope else {
+        for (name, value) in user_claims {
+            claims.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+        return claims;
+    };
     let mut release = |names: &[&str]| {
         for &name in names {
-            if let Some(value) = user.claims.get(name) {
+            if let Some(value) = user_claims.get(name) {
                 claims.insert(name.to_owned(), value.clone());
             }
         }

@@ -1,8 +1,10 @@
 //! In-memory state of the reference IdP: pending logins, sessions,
-//! authorization codes and tokens.
+//! authorization codes, tokens, and the users and failure counts of
+//! delegated logins.
 
 use std::collections::HashMap;
 
+use super::external_auth::ExternalUser;
 use super::util::{now, random_token};
 
 /// Prefix of every authorization code the reference IdP issues, so that a
@@ -94,6 +96,10 @@ pub(crate) struct Store {
     pub codes: HashMap<String, Code>,
     pub access_tokens: HashMap<String, Token>,
     pub refresh_tokens: HashMap<String, Token>,
+    /// Users authenticated by the external API, by subject identifier.
+    pub external_users: HashMap<String, ExternalUser>,
+    /// Consecutive passwords the external API rejected, by submitted username.
+    pub external_failures: HashMap<String, u32>,
     next_grant: u64,
 }
 

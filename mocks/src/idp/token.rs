@@ -175,8 +175,10 @@ fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAut
         grant,
         code.auth_time,
     );
+    let claims = delegated_claims(&store, &code.sub);
     drop(store);
-    let id_token = id_token(app, client, &code.sub, code.auth_time, request.nonce.as_deref(), &access_token);
+    let id_token =
+        id_token(app, client, &code.sub, code.auth_time, request.nonce.as_deref(), &access_token, claims.as_ref());
     Ok(Issued { access_token, refresh_token, scope: request.scope.clone(), id_token }.into_json(app))
 }
 
@@ -211,7 +213,7 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
             requested
         }
     };
-    if app.realm().user_by_sub(&old.sub).is_none() {
+    if !app.user_exists(&store, &old.sub) {
         return Err(OAuthError::invalid_grant("the user no longer exists"));
     }
     if !app.has(Fault::RefreshRotationOldValid)
@@ -221,14 +223,29 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     }
     let (access_token, refresh_token) =
         issue_tokens(app, &mut store, &client.client_id, &old.sub, &access_scope, &old.scope, old.grant, old.auth_time);
+    let claims = delegated_claims(&store, &old.sub);
     drop(store);
     let sub = if app.has(Fault::RefreshIdTokenNewSub) { format!("refreshed-{}", old.sub) } else { old.sub.clone() };
-    let id_token = id_token(app, client, &sub, old.auth_time, None, &access_token);
+    let id_token = id_token(app, client, &sub, old.auth_time, None, &access_token, claims.as_ref());
     Ok(Issued { access_token, refresh_token, scope: access_scope, id_token }.into_json(app))
 }
 
-/// Builds and signs an ID token for `client`.
-fn id_token(app: &App, client: &Client, sub: &str, auth_time: u64, nonce: Option<&str>, access_token: &str) -> String {
+/// The claims a delegated user's ID tokens carry; `None` for realm users.
+fn delegated_claims(store: &Store, sub: &str) -> Option<Map<String, Value>> {
+    store.external_users.get(sub).map(|user| user.claims.clone())
+}
+
+/// Builds and signs an ID token for `client`, adding `user_claims` (those
+/// of a delegated user) to the protocol claims.
+fn id_token(
+    app: &App,
+    client: &Client,
+    sub: &str,
+    auth_time: u64,
+    nonce: Option<&str>,
+    access_token: &str,
+    user_claims: Option<&Map<String, Value>>,
+) -> String {
     let now = now();
     let mut claims = Map::new();
     let iss =
@@ -260,6 +277,11 @@ fn id_token(app: &App, client: &Client, sub: &str, auth_time: u64, nonce: Option
         left_half_hash(access_token)
     };
     claims.insert("at_hash".into(), at_hash.into());
+    for (name, value) in user_claims.into_iter().flatten() {
+        if !claims.contains_key(name) {
+            claims.insert(name.clone(), value.clone());
+        }
+    }
 
     let es256 = client.id_token_signed_response_alg == "ES256" && !app.has(Fault::Es256Ignored);
     let signer = if app.has(Fault::IdTokenAlgNone) {
