@@ -613,12 +613,14 @@ async fn run(args: RunArgs) -> u8 {
         wall_ms: wall.as_millis(),
         targets: summaries,
     };
+    let writing = Instant::now();
     let junit = report::merge_junit(&junit_parts);
     let json = report::merge_cucumber_json(&json_parts);
     let written = match report::write_reports(&args.report_dir, &scrubber, &junit, &json, &summary) {
         Ok(w) => w,
         Err(e) => return setup_error(format!("cannot write reports to {}: {e}", args.report_dir.display())),
     };
+    let writing = writing.elapsed();
     if names.len() > 1 {
         println!("\n{}", report::matrix(&summary.targets));
     }
@@ -628,7 +630,13 @@ async fn run(args: RunArgs) -> u8 {
     let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
     println!("kensa: {}{skipped_note} in {} ({targets_note}{fault_note})", counts.line(), report::human(wall));
     if let Some(html) = written.first() {
-        println!("kensa: report: {}", html.display());
+        let size = std::fs::metadata(html).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "kensa: report: {} ({} KiB; all reports written in {})",
+            html.display(),
+            size / 1024,
+            report::human(writing)
+        );
     }
     let others: Vec<String> = written.iter().skip(1).map(|p| p.display().to_string()).collect();
     println!("kensa: machine-readable: {}", others.join(", "));

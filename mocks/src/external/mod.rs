@@ -300,3 +300,47 @@ mod futures_util_shim {
         CatchUnwind(Box::pin(fut)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> ExternalUser {
+        let mut attributes = serde_json::Map::new();
+        attributes.insert("user_id".into(), json!("u-1"));
+        attributes.insert("email".into(), json!("u1@example.test"));
+        ExternalUser { username: "ext-u1".into(), password: "pw-1".into(), attributes }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_router_reaches_the_scenario_and_expectations_are_verified() {
+        let router = Router::start().await.unwrap();
+        let api = ExternalApi::start(Contract::IdpServer).await;
+        let u = user();
+        api.accept(&u, Some(1)).await;
+        router.route(&u.username, &api.uri());
+        let http = reqwest::Client::new();
+        let url = format!("{}/auth/password", router.url());
+
+        // Not yet called: the expectation of one call is not met.
+        assert!(api.verify().await.unwrap_err().contains("password check with the right credentials"));
+
+        let ok = http.post(&url).json(&json!({"username": "ext-u1", "password": "pw-1"})).send().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.json::<Value>().await.unwrap()["user_id"], "u-1");
+        let wrong = http.post(&url).json(&json!({"username": "ext-u1", "password": "nope"})).send().await.unwrap();
+        assert_eq!(wrong.status(), 401);
+        api.verify().await.unwrap();
+
+        // A user nobody routed, and a route to where nothing listens.
+        let nobody = http.post(&url).json(&json!({"username": "ext-nobody"})).send().await.unwrap();
+        assert_eq!(nobody.status(), 404);
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        router.route_path("ext-u1", "/auth/password", &format!("http://{dead}"));
+        let down = http.post(&url).json(&json!({"username": "ext-u1", "password": "pw-1"})).send().await.unwrap();
+        assert_eq!(down.status(), 502);
+        router.unroute(&["ext-u1"]);
+        api.reset().await;
+        assert!(api.received().await.is_empty());
+    }
+}
