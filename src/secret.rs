@@ -95,22 +95,33 @@ impl Scrubber {
         self.register(secret.expose());
     }
 
-    /// Returns `text` with every registered value replaced by `[redacted]`.
+    /// Returns `text` with every registered value replaced by `[redacted]`,
+    /// in one pass over the text whatever the number of values (a
+    /// multi-target run registers thousands of tokens).
     #[must_use]
     pub fn scrub(&self, text: &str) -> String {
         let Ok(set) = self.values.read() else {
             return text.to_owned();
         };
-        let mut out = text.to_owned();
-        // Longest first, so that a value containing another is replaced whole.
-        let mut values: Vec<&String> = set.iter().collect();
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        for v in values {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), REDACTED);
+        if set.is_empty() {
+            return text.to_owned();
+        }
+        // Leftmost-longest: a value containing another is replaced whole.
+        match aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(set.iter())
+        {
+            Ok(ac) => ac.replace_all(text, &vec![REDACTED; set.len()]),
+            Err(_) => {
+                let mut out = text.to_owned();
+                let mut values: Vec<&String> = set.iter().collect();
+                values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+                for v in values {
+                    out = out.replace(v.as_str(), REDACTED);
+                }
+                out
             }
         }
-        out
     }
 }
 
