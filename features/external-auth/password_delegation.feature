@@ -98,7 +98,7 @@ Feature: Password checks delegated to an external HTTP API
     number of failed attempts (failure_conditions / lock_conditions, default 5);
     a locked account is issued no code, even with the right password.
 
-    Given an external auth API that accepts the user's password once after 5 wrong ones
+    Given an external auth API that knows the user's password, however often it is asked
     When the external user fails to log in 5 times
     And the external user logs in
     Then the login is refused and no code is issued
