@@ -84,32 +84,31 @@ async fn knows(w: &mut KensaWorld) -> StepResult {
     Ok(())
 }
 
+/// A scenario API whose every password check gets `answer`, called once.
+async fn answering(w: &mut KensaWorld, answer: Answer) -> StepResult {
+    let ext = external(w, Map::new()).await?;
+    ext.api.answer_all(&answer, &ext.user, Some(1)).await;
+    Ok(())
+}
+
 #[given("an external auth API that rejects every password")]
 async fn rejects(w: &mut KensaWorld) -> StepResult {
-    let ext = external(w, Map::new()).await?;
-    ext.api.answer_all(&Answer::Reject, &ext.user, Some(1)).await;
-    Ok(())
+    answering(w, Answer::Reject).await
 }
 
 #[given(expr = "an external auth API that answers {int}")]
 async fn answers_status(w: &mut KensaWorld, status: u16) -> StepResult {
-    let ext = external(w, Map::new()).await?;
-    ext.api.answer_all(&Answer::Status(status), &ext.user, Some(1)).await;
-    Ok(())
+    answering(w, Answer::Status(status)).await
 }
 
 #[given("an external auth API that answers with a body that is not JSON")]
 async fn answers_html(w: &mut KensaWorld) -> StepResult {
-    let ext = external(w, Map::new()).await?;
-    ext.api.answer_all(&Answer::NotJson, &ext.user, Some(1)).await;
-    Ok(())
+    answering(w, Answer::NotJson).await
 }
 
 #[given(expr = "an external auth API that answers only after {int} seconds")]
 async fn answers_slowly(w: &mut KensaWorld, secs: u64) -> StepResult {
-    let ext = external(w, Map::new()).await?;
-    ext.api.answer_all(&Answer::Slow(Duration::from_secs(secs)), &ext.user, Some(1)).await;
-    Ok(())
+    answering(w, Answer::Slow(Duration::from_secs(secs))).await
 }
 
 #[given("an external auth API whose password check is down")]
