@@ -96,6 +96,10 @@ pub enum Level {
     /// Optional.
     #[serde(rename = "MAY")]
     May,
+    /// Not a spec requirement: the target's own blessed baseline (a
+    /// snapshot); drift fails like a MUST.
+    #[serde(rename = "BASELINE")]
+    Baseline,
 }
 
 impl fmt::Display for Level {
@@ -104,6 +108,7 @@ impl fmt::Display for Level {
             Self::Must => "MUST",
             Self::Should => "SHOULD",
             Self::May => "MAY",
+            Self::Baseline => "BASELINE",
         })
     }
 }
@@ -179,12 +184,13 @@ fn parse_check(path: &Path, feature: &gherkin::Feature, sc: &gherkin::Scenario) 
             "MUST" => Some(Level::Must),
             "SHOULD" => Some(Level::Should),
             "MAY" => Some(Level::May),
+            "BASELINE" => Some(Level::Baseline),
             _ => None,
         })
         .collect();
     let level = match levels.as_slice() {
         [one] => *one,
-        [] => return Err(err("no level tag (@MUST, @SHOULD or @MAY)".into())),
+        [] => return Err(err("no level tag (@MUST, @SHOULD, @MAY or @BASELINE)".into())),
         _ => return Err(err("more than one level tag".into())),
     };
     let specs: Vec<String> = sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).map(str::to_owned).collect();

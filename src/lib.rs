@@ -32,5 +32,6 @@ pub mod login;
 pub mod oidc;
 pub mod report;
 pub mod secret;
+pub mod snapshot;
 pub mod targets;
 pub mod world;

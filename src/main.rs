@@ -17,6 +17,7 @@ use cucumber::{World as _, WriterExt as _, writer};
 use kensa::checks::{Catalogue, Check};
 use kensa::report::{self, Collector, Counts, ExchangeStore, SharedBuf, Summary, TargetSummary};
 use kensa::secret::Scrubber;
+use kensa::snapshot::{self, Snapshots};
 use kensa::targets::{self, StartOptions};
 use kensa::world::{self, KensaWorld, RunContext};
 use kensa_mocks::external::{Contract, ExternalApi, ExternalUser, Router};
@@ -113,6 +114,13 @@ struct RunArgs {
     /// reported as skipped instead of failing the run.
     #[arg(long)]
     skip_unavailable: bool,
+    /// Directory of per-target snapshot baselines [default: FIXTURES/snapshots].
+    #[arg(long)]
+    snapshots: Option<PathBuf>,
+    /// Write the snapshots of this run as the new baselines instead of
+    /// comparing (refused in CI and with --fault).
+    #[arg(long)]
+    update_snapshots: bool,
 }
 
 fn main() -> ExitCode {
@@ -318,10 +326,19 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         info.issuer,
         report::human(started.elapsed()),
     );
+    let snapshot_root = args.snapshots.clone().unwrap_or_else(|| args.fixtures.join("snapshots"));
+    let snapshots = Arc::new(Snapshots::new(
+        &snapshot_root,
+        name,
+        Some(&args.report_dir.join("snapshots")),
+        if args.update_snapshots { snapshot::Mode::Update } else { snapshot::Mode::Check },
+        scrubber.clone(),
+    ));
     world::install(Arc::new(RunContext {
         target: Arc::clone(&info),
         scrubber: scrubber.clone(),
         router: Arc::clone(&plan.router),
+        snapshots: Arc::clone(&snapshots),
     }));
     // Checks that need a power the target lacks are skipped, with the reason.
     let lacking = |tags: &mut dyn Iterator<Item = &String>| -> Vec<String> {
@@ -363,6 +380,10 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         .normalized::<KensaWorld>();
     let mut cucumber = KensaWorld::cucumber()
         .max_concurrent_scenarios(usize::from(args.concurrency))
+        .before(|feature, _, scenario, world| {
+            world.scenario = Some(world::ScenarioId::of(feature, scenario));
+            Box::pin(async {})
+        })
         .after(move |feature, _, scenario, _, world| {
             let store = Arc::clone(&exchanges);
             let key = report::scenario_key(feature, scenario);
@@ -434,6 +455,23 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     }
     counts.not_run += results.parse_errors().len();
     println!("kensa: {name}: {} in {}", counts.line(), report::human(started.elapsed()));
+    let tally = snapshots.tally();
+    if tally != snapshot::Tally::default() {
+        println!(
+            "kensa: {name}: snapshots in {}: {} matched, {} drifted, {} missing, {} blessed",
+            snapshots.dir().display(),
+            tally.matched,
+            tally.drifted,
+            tally.missing,
+            tally.blessed
+        );
+        if tally.drifted + tally.missing > 0 {
+            println!(
+                "kensa: {name}: new snapshots are in {}; bless them with `kensa run --target {name} --update-snapshots`",
+                args.report_dir.join("snapshots").join(name).display()
+            );
+        }
+    }
     TargetRun::Ran {
         summary: Box::new(TargetSummary {
             target: name.to_owned(),
@@ -513,6 +551,12 @@ async fn run(args: RunArgs) -> u8 {
     };
     if fault.is_some() && names.iter().any(|n| n != "embedded") {
         return setup_error("--fault works only with the embedded target (the reference IdP)");
+    }
+    if args.update_snapshots && fault.is_some() {
+        return setup_error("--update-snapshots with --fault would bless a broken IdP's output; drop one of them");
+    }
+    if args.update_snapshots && std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
+        return setup_error("--update-snapshots is refused in CI (CI is set): bless baselines locally and commit them");
     }
     let mut expected_by_target = HashMap::new();
     for name in &names {

@@ -31,6 +31,44 @@ pub struct RunContext {
     /// The run's external-API router: scenarios register their mock
     /// servers with it.
     pub router: Arc<kensa_mocks::external::Router>,
+    /// The target's snapshot baselines.
+    pub snapshots: Arc<crate::snapshot::Snapshots>,
+}
+
+/// Which scenario a World runs: names its snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioId {
+    /// The feature file, relative to the features directory where possible.
+    pub feature: String,
+    /// Its stem (`id_token` for `features/oidc/id_token.feature`).
+    pub stem: String,
+    /// The scenario's name.
+    pub name: String,
+}
+
+impl ScenarioId {
+    /// The id of `scenario` in `feature`.
+    #[must_use]
+    pub fn of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario) -> Self {
+        let path = feature.path.clone().unwrap_or_default();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| feature.name.clone());
+        let shown = path
+            .components()
+            .skip_while(|c| c.as_os_str() != "features")
+            .collect::<std::path::PathBuf>()
+            .display()
+            .to_string();
+        let feature = if shown.is_empty() { path.display().to_string() } else { shown };
+        Self { feature, stem, name: scenario.name.clone() }
+    }
+
+    /// The snapshot name for `subject` in this scenario:
+    /// `<feature stem>__<scenario slug>__<subject slug>`.
+    #[must_use]
+    pub fn snapshot_name(&self, subject: &str) -> String {
+        use crate::snapshot::slug;
+        format!("{}__{}__{}", slug(&self.stem), slug(&self.name), slug(subject))
+    }
 }
 
 static CURRENT: RwLock<Option<Arc<RunContext>>> = RwLock::new(None);
@@ -101,6 +139,8 @@ pub struct KensaWorld {
     pub diffs: Vec<crate::report::ClaimDiff>,
     /// This scenario's external password API, if it uses one.
     pub external: Option<ExternalScenario>,
+    /// The scenario this World runs (set before its first step).
+    pub scenario: Option<ScenarioId>,
 }
 
 /// A scenario's external password API and the user it knows.
@@ -154,6 +194,7 @@ impl KensaWorld {
             last: None,
             diffs: Vec::new(),
             external: None,
+            scenario: None,
         })
     }
 

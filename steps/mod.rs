@@ -14,6 +14,7 @@ mod discovery;
 mod external_auth;
 mod id_token;
 mod login;
+mod snapshot;
 mod token;
 mod userinfo;
 

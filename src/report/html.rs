@@ -366,7 +366,7 @@ pub fn render(summary: &Summary) -> String {
         let _ = write!(out, "<th>{}</th>", verdict_text(v));
     }
     out.push_str("</tr>");
-    for level in ["MUST", "SHOULD", "MAY"] {
+    for level in ["MUST", "SHOULD", "MAY", "BASELINE"] {
         let _ = write!(out, "<tr><th>{level}</th>");
         for v in verdicts {
             let n =

@@ -310,7 +310,7 @@ impl Collector {
                 let level = sc
                     .tags
                     .iter()
-                    .find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY"))
+                    .find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY" | "BASELINE"))
                     .cloned()
                     .unwrap_or_default();
                 let id = tag("check:").unwrap_or_else(|| sc.name.clone());
@@ -349,7 +349,7 @@ fn spec_line(sc: &gherkin::Scenario) -> Option<String> {
     if specs.is_empty() {
         return None;
     }
-    let level = sc.tags.iter().find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY"));
+    let level = sc.tags.iter().find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY" | "BASELINE"));
     let level = level.map(|l| format!(" ({l})")).unwrap_or_default();
     let sentence = sc
         .description
