@@ -27,7 +27,9 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod claims;
 pub mod http;
+pub mod ida;
 pub mod login;
 pub mod oidc;
 pub mod report;
