@@ -55,6 +55,14 @@ pub struct User {
     /// Standard claims (name, email, ...) released through userinfo.
     #[serde(default)]
     pub claims: serde_json::Map<String, serde_json::Value>,
+    /// The user's `verified_claims` (OpenID Connect for Identity
+    /// Assurance), released only on request.
+    #[serde(default)]
+    pub verified_claims: Option<serde_json::Value>,
+    /// The user's gBizID account type (`prime`, `member`, `entry`), for
+    /// the gBizID profile checks.
+    #[serde(default)]
+    pub account_type: Option<String>,
 }
 
 fn default_signing_alg() -> String {
@@ -89,6 +97,8 @@ impl fmt::Debug for User {
             .field("password", &Redacted)
             .field("sub", &self.sub)
             .field("claims", &self.claims)
+            .field("verified_claims", &self.verified_claims.is_some())
+            .field("account_type", &self.account_type)
             .finish()
     }
 }
@@ -170,6 +180,13 @@ pub enum RealmError {
         /// The unknown method.
         method: String,
     },
+    /// `include` is not a list of file names, or `users`/`clients` is not
+    /// a list.
+    #[error("{file}: include must be a list of realm file names relative to it, each with [[users]] or [[clients]]")]
+    BadInclude {
+        /// The file the realm came from.
+        file: String,
+    },
     /// A client registers an ID token algorithm other than RS256 or ES256.
     #[error(
         "{file}: client \"{client_id}\" has unsupported id_token_signed_response_alg \"{alg}\" \
@@ -191,11 +208,48 @@ impl Realm {
         Self::parse(text, "<inline realm>")
     }
 
-    /// Reads, parses and validates a realm file.
+    /// Reads, parses and validates a realm file and the files its
+    /// `include` list names.
     pub fn load(path: &Path) -> Result<Realm, RealmError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| RealmError::Read { path: path.to_path_buf(), source })?;
-        Self::parse(&text, &path.display().to_string())
+        let merged = Self::load_value(path)?;
+        let file = path.display().to_string();
+        let realm: Realm = merged.try_into().map_err(|source| RealmError::Parse { file: file.clone(), source })?;
+        realm.validate(&file)?;
+        Ok(realm)
+    }
+
+    /// A realm file as TOML with its includes merged in: the `users` and
+    /// `clients` of every file named in `include` (relative to the realm
+    /// file) are appended, and `include` is removed. Process targets get
+    /// this document as JSON.
+    pub fn load_value(path: &Path) -> Result<toml::Value, RealmError> {
+        let read = |p: &Path| -> Result<toml::Table, RealmError> {
+            let text =
+                std::fs::read_to_string(p).map_err(|source| RealmError::Read { path: p.to_path_buf(), source })?;
+            toml::from_str(&text).map_err(|source| RealmError::Parse { file: p.display().to_string(), source })
+        };
+        let mut root = read(path)?;
+        let includes = match root.remove("include") {
+            Some(toml::Value::Array(items)) => items,
+            Some(_) => return Err(RealmError::BadInclude { file: path.display().to_string() }),
+            None => Vec::new(),
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        for inc in includes {
+            let Some(rel) = inc.as_str() else {
+                return Err(RealmError::BadInclude { file: path.display().to_string() });
+            };
+            let mut extra = read(&base.join(rel))?;
+            for key in ["clients", "users"] {
+                if let Some(toml::Value::Array(more)) = extra.remove(key) {
+                    match root.entry(key).or_insert_with(|| toml::Value::Array(Vec::new())) {
+                        toml::Value::Array(list) => list.extend(more),
+                        _ => return Err(RealmError::BadInclude { file: path.display().to_string() }),
+                    }
+                }
+            }
+        }
+        Ok(toml::Value::Table(root))
     }
 
     /// The first client registered with `role`.
@@ -293,6 +347,9 @@ mod tests {
         let alice = realm.user("alice").unwrap();
         assert_eq!(alice.claims["email"], "alice@example.test");
         assert!(realm.user("nobody").is_none());
+        // Users from the included gBizID file.
+        assert_eq!(realm.user("gbiz-entry").and_then(|u| u.account_type.as_deref()), Some("entry"));
+        assert!(realm.user("gbiz-prime").is_some_and(|u| u.verified_claims.is_some()));
         assert!(realm.user_by_sub(&alice.sub).is_some());
     }
 

@@ -106,8 +106,14 @@ pub struct Entry {
 }
 
 /// The powers of the embedded reference IdP.
-pub const EMBEDDED_CAPABILITIES: &[&str] =
-    &["external-auth", "external-auth:idp-server", "external-auth-chain", "external-auth-lockout"];
+pub const EMBEDDED_CAPABILITIES: &[&str] = &[
+    "external-auth",
+    "external-auth:idp-server",
+    "external-auth-chain",
+    "external-auth-lockout",
+    "claims-parameter",
+    "identity-assurance",
+];
 
 /// Every target and whether it can start here.
 #[must_use]
@@ -270,7 +276,7 @@ fn read(path: &Path) -> Result<String, TargetError> {
 /// When the file is missing or invalid.
 pub fn load_realm(fixtures: &Path) -> Result<Realm, TargetError> {
     let path = fixtures.join("realm.toml");
-    Realm::from_toml(&read(&path)?).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
+    Realm::load(&path).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
 }
 
 fn register_realm_secrets(realm: &Realm, scrubber: &Scrubber) {
@@ -290,8 +296,7 @@ fn register_realm_secrets(realm: &Realm, scrubber: &Scrubber) {
 /// When the file is missing or not TOML.
 pub fn realm_json(fixtures: &Path) -> Result<String, TargetError> {
     let path = fixtures.join("realm.toml");
-    let v: toml::Value = toml::from_str(&read(&path)?)
-        .map_err(|e| TargetError::Fixture { path: path.clone(), reason: e.to_string() })?;
+    let v = Realm::load_value(&path).map_err(|e| TargetError::Fixture { path: path.clone(), reason: e.to_string() })?;
     serde_json::to_string(&v).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
 }
 

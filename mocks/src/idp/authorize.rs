@@ -71,6 +71,32 @@ fn code_redirect(app: &App, request: AuthRequest, sub: &str, auth_time: u64) -> 
         return error_page(StatusCode::BAD_REQUEST, "The redirect_uri is not a valid URI.");
     };
     let state = request.state.clone();
+    // OpenID Connect Core 5.5.1: a sub requested by value that is not the
+    // user's makes the authentication fail; an essential claim the user
+    // lacks does not (except under a fault).
+    let claims = request.claims.as_ref();
+    let refusal = match super::claims::required_sub(claims) {
+        Some(want) if want != sub && !app.has(Fault::ClaimsSubValueIgnored) => {
+            Some("the signed-in user is not the sub the claims request names")
+        }
+        _ => None,
+    }
+    .or_else(|| {
+        let user = app.realm().user_by_sub(sub)?;
+        (app.has(Fault::ClaimsUnavailableError) && super::claims::missing_essential(claims, user).is_some())
+            .then_some("an essential claim is not available")
+    });
+    if let Some(why) = refusal {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("error", "access_denied");
+        query.append_pair("error_description", why);
+        if let Some(state) = &state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", &app.issuer);
+        drop(query);
+        return redirect(url.as_str());
+    }
     let code = app.store().add_code(request, sub, auth_time);
     {
         let mut query = url.query_pairs_mut();
@@ -167,6 +193,10 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     if params.get("request_uri").is_some() {
         return callback.error("request_uri_not_supported", "request_uri is not supported");
     }
+    let claims = match params.get("claims").map(super::claims::parse).transpose() {
+        Ok(c) => c,
+        Err(why) => return callback.error("invalid_request", why),
+    };
     let requested = split_scope(params.get("scope").unwrap_or(""));
     if !requested.iter().any(|s| s == "openid") {
         return callback.error("invalid_scope", "scope must include openid");
@@ -207,6 +237,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         state: callback.state.clone(),
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge: code_challenge.map(str::to_owned),
+        claims,
     };
 
     let session = cookie(headers, SESSION_COOKIE).and_then(|id| {

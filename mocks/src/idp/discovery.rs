@@ -46,8 +46,11 @@ fn metadata(app: &App) -> Value {
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
             "name", "given_name", "family_name", "preferred_username",
-            "email", "email_verified",
+            "email", "email_verified", "birthdate", "address", "verified_claims",
         ],
+        "claims_parameter_supported": true,
+        "trust_frameworks_supported": super::claims::TRUST_FRAMEWORKS,
+        "claims_in_verified_claims_supported": super::claims::CLAIMS_IN_VERIFIED_CLAIMS,
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

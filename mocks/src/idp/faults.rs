@@ -153,6 +153,32 @@ faults! {
         "The introspection endpoint reports revoked tokens as active.";
     IntrospectionUnauthenticated => "introspection-unauthenticated",
         "The introspection endpoint serves requests without client authentication.";
+    ClaimsEssentialDropped => "claims-essential-dropped",
+        "Claims requested as essential for the ID token through the claims parameter are left out of it.";
+    ClaimsUserinfoIgnored => "claims-userinfo-ignored",
+        "The userinfo member of the claims parameter is ignored: only scope claims reach userinfo.";
+    ClaimsValueIgnored => "claims-value-ignored",
+        "A claim requested with a value is returned even when the user's value differs.";
+    UserinfoClaimTypesWrong => "userinfo-claim-types-wrong",
+        "userinfo returns email_verified as the string \"true\" or \"false\" instead of a boolean.";
+    ClaimsSubValueIgnored => "claims-sub-value-ignored",
+        "A claims request for a specific sub does not make the authentication of another user fail.";
+    ClaimsUnavailableError => "claims-unavailable-error",
+        "An essential claim the user does not have makes the authorization request fail with access_denied.";
+    IdaTrustFrameworkMissing => "ida-trust-framework-missing",
+        "verified_claims are returned without verification.trust_framework.";
+    IdaUnrequestedClaims => "ida-unrequested-claims",
+        "A verified_claims request gets every verified claim and verification member the user has, requested or not.";
+    IdaTrustFrameworkValueIgnored => "ida-trust-framework-value-ignored",
+        "verified_claims are returned even when the request's trust_framework value does not match.";
+    IdaClaimsLeaked => "ida-claims-leaked",
+        "The user's verified claims are also returned, unrequested, as top-level userinfo claims.";
+    IdaUnsupportedClaim => "ida-unsupported-claim",
+        "verified_claims carry nationalities, a claim the IdP does not list in claims_in_verified_claims_supported.";
+    GbizidEntryIal2 => "gbizid-entry-ial2",
+        "gBizID entry accounts are reported at assurance level ial2 instead of ial1.";
+    GbizidMemberAsPrime => "gbizid-member-as-prime",
+        "gBizID member accounts carry the permission role prime instead of member.";
 }
 
 impl fmt::Display for Fault {
@@ -206,7 +232,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 57);
+        assert_eq!(Fault::ALL.len(), 70);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -217,6 +243,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("introspection-unauthenticated"));
+        assert!(text.ends_with("gbizid-member-as-prime"));
     }
 }

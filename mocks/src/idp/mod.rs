@@ -8,6 +8,7 @@
 //! HTTP API.
 
 mod authorize;
+mod claims;
 mod discovery;
 mod external_auth;
 mod faults;
@@ -38,7 +39,7 @@ use crate::realm::Realm;
 use store::Store;
 
 /// Scopes the provider knows; others are dropped from requests.
-const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access"];
+const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access", claims::IDA_SCOPE];
 /// Cookie identifying a browser across the login flow.
 const BROWSER_COOKIE: &str = "kensa_browser";
 /// Cookie identifying a signed-in session.

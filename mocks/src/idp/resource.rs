@@ -92,7 +92,11 @@ fn userinfo(app: &App, headers: &HeaderMap, form_token: Option<String>) -> Respo
         let store = app.store();
         store.access_tokens.get(&token).filter(|t| t.is_active(now())).and_then(|t| {
             match app.realm().user_by_sub(&t.sub) {
-                Some(user) => Some(user_claims(app, &user.sub, &user.claims, Some(&t.scope))),
+                Some(user) => {
+                    let mut claims = user_claims(app, &user.sub, &user.claims, Some(&t.scope));
+                    realm_user_extras(app, &mut claims, user, t);
+                    Some(claims)
+                }
                 // Delegated users get every claim they have, whatever the scope.
                 None => store.external_users.get(&t.sub).map(|user| user_claims(app, &t.sub, &user.claims, None)),
             }
@@ -110,6 +114,36 @@ fn userinfo(app: &App, headers: &HeaderMap, form_token: Option<String>) -> Respo
 }
 
 const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+
+/// What a realm user's userinfo adds beyond the scope claims: claims the
+/// claims parameter requests (OpenID Connect Core 5.5), and verified_claims
+/// for the IDA scope or a verified_claims request.
+fn realm_user_extras(
+    app: &App,
+    claims: &mut Map<String, Value>,
+    user: &crate::realm::User,
+    token: &super::store::Token,
+) {
+    use super::claims::{IDA_SCOPE, add_requested, leaked, scoped};
+    let requested_vc =
+        super::claims::requested(token.claims.as_ref(), "userinfo").is_some_and(|r| r.contains_key("verified_claims"));
+    if let Some(vc) = &user.verified_claims {
+        if token.scope.iter().any(|s| s == IDA_SCOPE) && !requested_vc {
+            claims.insert("verified_claims".into(), scoped(app, vc));
+        }
+        if app.has(Fault::IdaClaimsLeaked) {
+            for (k, v) in leaked(vc) {
+                claims.entry(k).or_insert(v);
+            }
+        }
+    }
+    add_requested(app, claims, token.claims.as_ref(), "userinfo", user);
+    if app.has(Fault::UserinfoClaimTypesWrong)
+        && let Some(Value::Bool(b)) = claims.get("email_verified").cloned()
+    {
+        claims.insert("email_verified".into(), Value::String(b.to_string()));
+    }
+}
 
 /// The userinfo claims of user `sub`: those `scope` releases, or all of
 /// `user_claims` when `scope` is `None`.

@@ -37,6 +37,8 @@ pub(crate) struct AuthRequest {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
+    /// The claims request parameter (OpenID Connect Core 5.5), parsed.
+    pub claims: Option<serde_json::Value>,
 }
 
 /// An authorization request waiting for the user to sign in.
@@ -79,6 +81,8 @@ pub(crate) struct Token {
     pub iat: u64,
     pub exp: u64,
     pub revoked: bool,
+    /// The claims request of the authorization request (for userinfo).
+    pub claims: Option<serde_json::Value>,
 }
 
 impl Token {

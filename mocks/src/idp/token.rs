@@ -90,6 +90,7 @@ fn issue_tokens(
         iat,
         exp: iat + ttl.as_secs(),
         revoked: false,
+        claims: None,
     };
     let access = store.add_access_token(token(access_scope, app.config.access_token_ttl));
     let refresh = store.add_refresh_token(token(refresh_scope, app.config.refresh_token_ttl));
@@ -175,7 +176,8 @@ fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAut
         grant,
         code.auth_time,
     );
-    let claims = delegated_claims(&store, &code.sub);
+    remember_claims(&mut store, &[&access_token, &refresh_token], request.claims.as_ref());
+    let claims = id_token_claims(app, &store, &code.sub, request.claims.as_ref());
     drop(store);
     let id_token =
         id_token(app, client, &code.sub, code.auth_time, request.nonce.as_deref(), &access_token, claims.as_ref());
@@ -223,11 +225,36 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     }
     let (access_token, refresh_token) =
         issue_tokens(app, &mut store, &client.client_id, &old.sub, &access_scope, &old.scope, old.grant, old.auth_time);
-    let claims = delegated_claims(&store, &old.sub);
+    remember_claims(&mut store, &[&access_token, &refresh_token], old.claims.as_ref());
+    let claims = id_token_claims(app, &store, &old.sub, old.claims.as_ref());
     drop(store);
     let sub = if app.has(Fault::RefreshIdTokenNewSub) { format!("refreshed-{}", old.sub) } else { old.sub.clone() };
     let id_token = id_token(app, client, &sub, old.auth_time, None, &access_token, claims.as_ref());
     Ok(Issued { access_token, refresh_token, scope: access_scope, id_token }.into_json(app))
+}
+
+/// Keeps the claims request with the tokens, for userinfo and refresh.
+fn remember_claims(store: &mut Store, tokens: &[&str], claims: Option<&Value>) {
+    for t in tokens {
+        if let Some(token) = store.access_tokens.get_mut(*t) {
+            token.claims = claims.cloned();
+        }
+        if let Some(token) = store.refresh_tokens.get_mut(*t) {
+            token.claims = claims.cloned();
+        }
+    }
+}
+
+/// The user claims an ID token carries: a delegated user's attributes, or
+/// what the claims request asks of a realm user's.
+fn id_token_claims(app: &App, store: &Store, sub: &str, claims: Option<&Value>) -> Option<Map<String, Value>> {
+    if let Some(delegated) = delegated_claims(store, sub) {
+        return Some(delegated);
+    }
+    let user = app.realm().user_by_sub(sub)?;
+    let mut out = Map::new();
+    super::claims::add_requested(app, &mut out, claims, "id_token", user);
+    (!out.is_empty()).then_some(out)
 }
 
 /// The claims a delegated user's ID tokens carry; `None` for realm users.
