@@ -141,6 +141,13 @@ pub struct KensaWorld {
     pub external: Option<ExternalScenario>,
     /// The scenario this World runs (set before its first step).
     pub scenario: Option<ScenarioId>,
+    /// The user who logs in, when a step chose one other than the
+    /// target's default user.
+    pub username: Option<String>,
+    /// The last successful userinfo response.
+    pub userinfo: Option<serde_json::Value>,
+    /// gBizID users who logged in: username, account type, userinfo.
+    pub gbizid: Vec<(String, String, serde_json::Value)>,
 }
 
 /// A scenario's external password API and the user it knows.
@@ -195,7 +202,43 @@ impl KensaWorld {
             diffs: Vec::new(),
             external: None,
             scenario: None,
+            username: None,
+            userinfo: None,
+            gbizid: Vec::new(),
         })
+    }
+
+    /// The user who logs in: the one a step chose, or the target's default.
+    ///
+    /// # Errors
+    /// When the target's realm has no such user.
+    pub fn user(&self) -> anyhow::Result<kensa_mocks::realm::User> {
+        match &self.username {
+            Some(name) => self
+                .ctx
+                .target
+                .realm
+                .user(name)
+                .cloned()
+                .ok_or_else(|| anyhow!("target {} has no user {name:?}", self.ctx.target.name)),
+            None => self.ctx.target.user().cloned().map_err(|e| anyhow!(e)),
+        }
+    }
+
+    /// Starts a new browser (an empty cookie jar, so no IdP session) and
+    /// forgets the flow so far; the exchange log carries over.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn fresh_browser(&mut self) -> anyhow::Result<()> {
+        self.http = self.http.fresh_session()?;
+        self.auth = None;
+        self.outcome = None;
+        self.callback = None;
+        self.tokens.clear();
+        self.last = None;
+        self.userinfo = None;
+        Ok(())
     }
 
     /// The target's issuer.
@@ -297,7 +340,7 @@ impl KensaWorld {
     /// # Errors
     /// On HTTP or login-page errors.
     pub async fn run_login(&mut self, req: AuthRequest, password: Option<&str>, tamper: Tamper) -> anyhow::Result<()> {
-        let user = self.ctx.target.user().map_err(|e| anyhow!(e))?;
+        let user = self.user()?;
         let creds =
             Credentials { username: user.username.clone(), password: Secret::new(password.unwrap_or(&user.password)) };
         self.run_login_as(req, creds, tamper).await

@@ -8,7 +8,7 @@ use kensa::world::{KensaWorld, StepResult};
 /// Exchanges the scenario's code: `client_role` redeems it (default: the
 /// client in use), with optional overrides.
 #[derive(Default)]
-struct Exchange<'a> {
+pub(super) struct Exchange<'a> {
     client_role: Option<&'a str>,
     method: Option<&'a str>,
     secret: Option<&'a str>,
@@ -16,7 +16,7 @@ struct Exchange<'a> {
     redirect_uri: Option<&'a str>,
 }
 
-async fn exchange(w: &mut KensaWorld, x: Exchange<'_>) -> StepResult {
+pub(super) async fn exchange(w: &mut KensaWorld, x: Exchange<'_>) -> StepResult {
     let code = w.code()?;
     let auth_req = w.auth.clone().ok_or_else(|| anyhow!("no authorization request was sent"))?;
     let client = w.client_of(x.client_role.unwrap_or(&w.role))?;

@@ -6,7 +6,7 @@ use kensa::http::Request;
 use kensa::oidc::token::EndpointResponse;
 use kensa::world::{KensaWorld, StepResult};
 
-async fn call(w: &mut KensaWorld, method: &str, token: &str) -> StepResult {
+pub(super) async fn call(w: &mut KensaWorld, method: &str, token: &str) -> StepResult {
     let url = w.endpoint("userinfo_endpoint").await?;
     let req = match method {
         "POST" => Request::post_form(url, Vec::new()),
@@ -16,6 +16,9 @@ async fn call(w: &mut KensaWorld, method: &str, token: &str) -> StepResult {
     .header("accept", "application/json");
     let response = w.api.send(req).await?;
     let json = serde_json::from_slice(&response.body).ok();
+    if response.status == 200 {
+        w.userinfo = json.clone();
+    }
     w.last = Some(EndpointResponse { response, json });
     Ok(())
 }

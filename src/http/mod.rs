@@ -429,6 +429,16 @@ impl HttpClient {
         Ok(Self { client, exchanges: Arc::clone(&self.exchanges), scrubber: self.scrubber.clone(), ..*self })
     }
 
+    /// A new browser: an empty cookie jar, the same recorder, scrubber and
+    /// limits as this one.
+    ///
+    /// # Errors
+    /// When the underlying client cannot be built.
+    pub fn fresh_session(&self) -> Result<Self, HttpError> {
+        let fresh = Self::with_limits(self.scrubber.clone(), self.timeout, self.max_body)?;
+        Ok(Self { exchanges: Arc::clone(&self.exchanges), ..fresh })
+    }
+
     /// The run's scrubber.
     #[must_use]
     pub fn scrubber(&self) -> &Scrubber {

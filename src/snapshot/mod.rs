@@ -258,7 +258,8 @@ fn yaml_scalar(s: &str) -> String {
 /// A unified diff of two snapshot bodies, three lines of context.
 #[must_use]
 pub fn unified_diff(old: &str, new: &str, name: &str) -> String {
-    similar::TextDiff::from_lines(old, new)
+    let (old, new) = (format!("{}\n", old.trim_end()), format!("{}\n", new.trim_end()));
+    similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("{name} (baseline)"), &format!("{name} (this run)"))
