@@ -51,6 +51,17 @@ enum Command {
     /// Install process targets ahead of a run (npm packages, Debian packages);
     /// `kensa run` does the same on first use.
     Setup(SetupArgs),
+    /// Validate verified_claims (OpenID Connect for Identity Assurance 1.0)
+    /// in JSON files: a userinfo response, ID token claims, or a bare
+    /// verified_claims value.
+    Ida(IdaArgs),
+}
+
+#[derive(Args)]
+struct IdaArgs {
+    /// JSON files to validate.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -131,6 +142,7 @@ fn main() -> ExitCode {
         Command::Targets(args) => list_targets(&args),
         Command::Faults(args) => list_faults(&args),
         Command::Setup(args) => setup_blocking(&args),
+        Command::Ida(args) => validate_ida(&args),
     };
     ExitCode::from(code)
 }
@@ -214,6 +226,39 @@ fn list_targets(args: &DirArgs) -> u8 {
         }
     }
     EXIT_PASS
+}
+
+/// Largest file `kensa ida` reads.
+const MAX_IDA_FILE: u64 = 4 * 1024 * 1024;
+
+fn validate_ida(args: &IdaArgs) -> u8 {
+    let mut failed = false;
+    for path in &args.files {
+        let shown = path.display();
+        match std::fs::metadata(path) {
+            Ok(m) if m.len() > MAX_IDA_FILE => return setup_error(format!("{shown}: larger than 4 MiB")),
+            Ok(_) => {}
+            Err(e) => return setup_error(format!("{shown}: {e}")),
+        }
+        let value: serde_json::Value = match std::fs::read_to_string(path).map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return setup_error(format!("{shown}: not JSON: {e}")),
+            Err(e) => return setup_error(format!("{shown}: {e}")),
+        };
+        // A response or claims set holding verified_claims, or the value itself.
+        let vc = value.get("verified_claims").unwrap_or(&value);
+        let findings = kensa::ida::validate(vc);
+        if findings.is_empty() {
+            println!("{shown}: valid verified_claims");
+        } else {
+            failed = true;
+            println!("{shown}: {} problem(s)", findings.len());
+            for f in findings {
+                println!("  {f}");
+            }
+        }
+    }
+    if failed { EXIT_FAIL } else { EXIT_PASS }
 }
 
 fn setup_blocking(args: &SetupArgs) -> u8 {

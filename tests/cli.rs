@@ -76,3 +76,18 @@ fn checks_and_targets_list_what_exists() {
     let out = kensa(&["targets", "--fixtures", root().join("nope").to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("unavailable"));
 }
+
+#[test]
+fn ida_validates_verified_claims_files() {
+    let valid = "fixtures/ida/corpus/valid/gbizid_entry.json";
+    let invalid = "fixtures/ida/corpus/invalid/trust_framework_missing.json";
+    let out = kensa(&["ida", valid]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("valid verified_claims"));
+    let out = kensa(&["ida", valid, invalid]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("verification.trust_framework") && text.contains("IDA-Schema-5.4.2"), "{text}");
+    assert_setup_error(&["ida", "fixtures/ida/no-such-file.json"], "no-such-file.json");
+    assert_setup_error(&["ida", "README.md"], "not JSON");
+}

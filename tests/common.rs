@@ -54,8 +54,7 @@ pub fn checks() -> Vec<serde_json::Value> {
 /// Secrets a report must never contain: every client secret and password of
 /// the realm fixture.
 pub fn fixture_secrets() -> Vec<String> {
-    let text = std::fs::read_to_string(root().join("fixtures/realm.toml")).expect("realm fixture");
-    let v: toml::Value = toml::from_str(&text).expect("realm TOML");
+    let v = kensa_mocks::realm::Realm::load_value(&root().join("fixtures/realm.toml")).expect("realm fixture");
     let mut out = Vec::new();
     for c in v["clients"].as_array().expect("clients") {
         if let Some(s) = c.get("client_secret").and_then(|s| s.as_str()) {
@@ -68,11 +67,25 @@ pub fn fixture_secrets() -> Vec<String> {
     out
 }
 
-/// Asserts no file in `dir` contains a fixture secret or a JWT.
+/// Every file under `dir`, recursively (reports put new snapshots in a
+/// subdirectory).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Asserts no file under `dir` contains a fixture secret or a JWT.
 pub fn assert_no_secrets(dir: &Path) {
     let secrets = fixture_secrets();
-    for entry in std::fs::read_dir(dir).expect("report dir") {
-        let path = entry.expect("entry").path();
+    for path in files_under(dir) {
         let text = std::fs::read_to_string(&path).expect("report text");
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "{} contains a fixture secret", path.display());

@@ -4,7 +4,8 @@
 //!   reports exist and parse;
 //! - `fault_matrix`: for every fault switch of the reference IdP, exactly the
 //!   checks tagged with that fault fail, and no secret reaches a report;
-//! - `cli`: bad input gives one clear line and exit code 2.
+//! - `cli`: bad input gives one clear line and exit code 2;
+//! - `snapshots`: drift fails with a diff, `--update-snapshots` blesses it.
 
 mod cli;
 mod common;
@@ -12,4 +13,5 @@ mod e2e;
 mod fault_matrix;
 mod process;
 mod secrets;
+mod snapshots;
 mod targets;

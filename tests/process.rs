@@ -13,6 +13,8 @@ use crate::common::root;
 /// document, so readiness works and the process tree has two levels.
 fn fixtures_with_static_target(dir: &Path) {
     std::fs::copy(root().join("fixtures/realm.toml"), dir.join("realm.toml")).unwrap();
+    std::fs::create_dir_all(dir.join("ida")).unwrap();
+    std::fs::copy(root().join("fixtures/ida/gbizid-users.toml"), dir.join("ida/gbizid-users.toml")).unwrap();
     let t = dir.join("targets/static");
     std::fs::create_dir_all(t.join("www/.well-known")).unwrap();
     std::fs::write(t.join("www/.well-known/openid-configuration"), r#"{"issuer":"http://127.0.0.1"}"#).unwrap();

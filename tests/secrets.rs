@@ -12,8 +12,8 @@ use crate::common::{assert_no_secrets, root};
 const CANARY: &str = "CANARY7f3e";
 
 fn canary_fixtures(dir: &Path) {
-    let realm = std::fs::read_to_string(root().join("fixtures/realm.toml")).unwrap();
-    let mut v: toml::Value = toml::from_str(&realm).unwrap();
+    // The realm with its included files merged in, so every user gets a canary.
+    let mut v = kensa_mocks::realm::Realm::load_value(&root().join("fixtures/realm.toml")).unwrap();
     for (i, c) in v["clients"].as_array_mut().unwrap().iter_mut().enumerate() {
         if let Some(s) = c.get("client_secret").and_then(|s| s.as_str()).map(str::to_owned) {
             c["client_secret"] = toml::Value::String(format!("{CANARY}-{i}-{s}"));
@@ -49,6 +49,8 @@ fn no_secret_reaches_a_report_or_the_console() {
             .arg(reports.path())
             .arg("--fixtures")
             .arg(fixtures.path())
+            .arg("--snapshots")
+            .arg(root().join("fixtures/snapshots"))
             .current_dir(root());
         if let Some(f) = fault {
             cmd.args(["--fault", f]);
@@ -61,8 +63,7 @@ fn no_secret_reaches_a_report_or_the_console() {
         for leak in ["kensa-code-", "kensa-at-", "kensa-rt-"] {
             assert!(!console.contains(leak), "{fault:?}: the console shows {leak}...:\n{console}");
         }
-        for entry in std::fs::read_dir(reports.path()).unwrap() {
-            let path = entry.unwrap().path();
+        for path in crate::common::files_under(reports.path()) {
             let text = std::fs::read_to_string(&path).unwrap();
             assert!(!text.contains(CANARY), "{fault:?}: {} contains a canary secret", path.display());
         }
