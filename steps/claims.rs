@@ -10,6 +10,9 @@ use kensa::login::Tamper;
 use kensa::world::{KensaWorld, StepResult};
 use serde_json::{Map, Value};
 
+/// The gBizID scope that releases a user's verified_claims.
+const IDA_SCOPE: &str = "jp_gbizid_v1_ida";
+
 /// Claims each scope releases (OpenID Connect Core 5.4).
 const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
     (
@@ -198,7 +201,7 @@ async fn only_requested(w: &mut KensaWorld, which: String) -> StepResult {
             allowed.extend(names.iter().map(|n| (*n).to_owned()));
         }
     }
-    if s_has(&scope, kensa_ida_scope()) {
+    if scope.split_whitespace().any(|s| s == IDA_SCOPE) {
         allowed.push("verified_claims".into());
     }
     if let Some(req) = claims.get("userinfo").and_then(Value::as_object) {
@@ -213,15 +216,6 @@ async fn only_requested(w: &mut KensaWorld, which: String) -> StepResult {
             "the userinfo response carries {extra:?}, which neither the scope {scope:?} nor the claims parameter requested"
         )
     }
-}
-
-fn s_has(scope: &str, s: &str) -> bool {
-    scope.split_whitespace().any(|x| x == s)
-}
-
-/// The gBizID scope that releases verified_claims.
-fn kensa_ida_scope() -> &'static str {
-    "jp_gbizid_v1_ida"
 }
 
 // --- verified claims (OpenID Connect for Identity Assurance) -----------
