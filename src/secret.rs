@@ -53,12 +53,22 @@ pub const MIN_SCRUB_LEN: usize = 6;
 /// with `[redacted]`. Cloning shares the set.
 #[derive(Clone, Default)]
 pub struct Scrubber {
-    values: Arc<RwLock<BTreeSet<String>>>,
+    inner: Arc<RwLock<ScrubState>>,
+}
+
+/// The registered values and the matcher built from them, rebuilt only
+/// after a new value is registered (scrubbing runs on every recorded
+/// exchange; building the matcher per call made a run quadratic in the
+/// number of tokens it had seen).
+#[derive(Default)]
+struct ScrubState {
+    values: BTreeSet<String>,
+    matcher: Option<Arc<aho_corasick::AhoCorasick>>,
 }
 
 impl fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.values.read().map(|v| v.len()).unwrap_or(0);
+        let n = self.inner.read().map(|s| s.values.len()).unwrap_or(0);
         write!(f, "Scrubber({n} values)")
     }
 }
@@ -76,7 +86,9 @@ impl Scrubber {
         if value.len() < MIN_SCRUB_LEN {
             return;
         }
-        if let Ok(mut set) = self.values.write() {
+        if let Ok(mut state) = self.inner.write() {
+            let before = state.values.len();
+            let set = &mut state.values;
             set.insert(value.to_owned());
             let json = serde_json::to_string(value).unwrap_or_default();
             let json = json.trim_matches('"');
@@ -86,6 +98,9 @@ impl Scrubber {
             let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
             if encoded != value {
                 set.insert(encoded);
+            }
+            if state.values.len() != before {
+                state.matcher = None;
             }
         }
     }
@@ -100,28 +115,51 @@ impl Scrubber {
     /// multi-target run registers thousands of tokens).
     #[must_use]
     pub fn scrub(&self, text: &str) -> String {
-        let Ok(set) = self.values.read() else {
-            return text.to_owned();
+        let Some(matcher) = self.matcher() else {
+            return self.scrub_slowly(text);
         };
-        if set.is_empty() {
-            return text.to_owned();
+        let mut out = String::with_capacity(text.len());
+        matcher.replace_all_with(text, &mut out, |_, _, dst| {
+            dst.push_str(REDACTED);
+            true
+        });
+        out
+    }
+
+    /// Replacement one value at a time, longest first: only when the
+    /// matcher cannot be built.
+    fn scrub_slowly(&self, text: &str) -> String {
+        let Ok(state) = self.inner.read() else { return text.to_owned() };
+        let mut values: Vec<&String> = state.values.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let mut out = text.to_owned();
+        for v in values {
+            out = out.replace(v.as_str(), REDACTED);
         }
-        // Leftmost-longest: a value containing another is replaced whole.
-        match aho_corasick::AhoCorasick::builder()
-            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-            .build(set.iter())
-        {
-            Ok(ac) => ac.replace_all(text, &vec![REDACTED; set.len()]),
-            Err(_) => {
-                let mut out = text.to_owned();
-                let mut values: Vec<&String> = set.iter().collect();
-                values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-                for v in values {
-                    out = out.replace(v.as_str(), REDACTED);
-                }
-                out
+        out
+    }
+
+    /// The matcher for the current values (`None` when there are none),
+    /// built on first use after a change.
+    fn matcher(&self) -> Option<Arc<aho_corasick::AhoCorasick>> {
+        if let Ok(state) = self.inner.read() {
+            if state.values.is_empty() {
+                return None;
+            }
+            if let Some(m) = &state.matcher {
+                return Some(Arc::clone(m));
             }
         }
+        let mut state = self.inner.write().ok()?;
+        if state.matcher.is_none() && !state.values.is_empty() {
+            // Leftmost-longest: a value containing another is replaced whole.
+            let built = aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+                .build(state.values.iter())
+                .ok()?;
+            state.matcher = Some(Arc::new(built));
+        }
+        state.matcher.clone()
     }
 }
 
@@ -217,6 +255,21 @@ mod tests {
         assert!(!out.contains("p@ss"), "{out}");
         assert!(!out.contains("p%40ss"), "{out}");
         assert!(out.ends_with("abc"));
+    }
+
+    #[test]
+    fn a_value_registered_after_a_scrub_is_scrubbed_too() {
+        let sc = Scrubber::new();
+        assert_eq!(sc.scrub("nothing registered"), "nothing registered");
+        sc.register("first-secret");
+        assert_eq!(sc.scrub("a first-secret b"), "a [redacted] b");
+        // The cached matcher must not miss a later value.
+        sc.register("second-secret");
+        assert_eq!(sc.scrub("first-secret second-secret"), "[redacted] [redacted]");
+        // A clone shares the values and the matcher.
+        let clone = sc.clone();
+        clone.register("third-secret");
+        assert_eq!(sc.scrub("third-secret"), "[redacted]");
     }
 
     #[test]
