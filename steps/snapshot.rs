@@ -107,9 +107,9 @@ async fn matches_snapshot(w: &mut KensaWorld, first: String, second: String, ste
                 w.diffs.push(kensa::report::ClaimDiff {
                     title: format!("snapshot {name}"),
                     left_label: "baseline".into(),
-                    left: old,
+                    left: flatten(&old),
                     right_label: "this run".into(),
-                    right: value,
+                    right: flatten(&value),
                 });
             }
             fail!(
@@ -135,4 +135,25 @@ fn sort_string_arrays(v: &mut Value) {
         Value::Object(map) => map.values_mut().for_each(sort_string_arrays),
         _ => {}
     }
+}
+
+/// `v` as one object of dotted paths to leaf values (`body.name`), so a side
+/// by side view names the exact member that changed.
+fn flatten(v: &Value) -> Value {
+    fn walk(prefix: &str, v: &Value, out: &mut serde_json::Map<String, Value>) {
+        match v {
+            Value::Object(map) if !map.is_empty() => {
+                for (k, child) in map {
+                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&p, child, out);
+                }
+            }
+            leaf => {
+                out.insert(if prefix.is_empty() { "(value)".into() } else { prefix.to_owned() }, leaf.clone());
+            }
+        }
+    }
+    let mut out = serde_json::Map::new();
+    walk("", v, &mut out);
+    Value::Object(out)
 }

@@ -350,12 +350,15 @@ fn spec_line(sc: &gherkin::Scenario) -> Option<String> {
         return None;
     }
     let level = sc.tags.iter().find(|t| matches!(t.as_str(), "MUST" | "SHOULD" | "MAY" | "BASELINE"));
-    let level = level.map(|l| format!(" ({l})")).unwrap_or_default();
     let sentence = sc
         .description
         .as_deref()
         .map(|d| format!(": {}", d.split_whitespace().collect::<Vec<_>>().join(" ")))
         .unwrap_or_default();
+    if level.is_some_and(|l| l == "BASELINE") {
+        return Some(format!("drifts from the target's baseline ({}){sentence}", specs.join(", ")));
+    }
+    let level = level.map(|l| format!(" ({l})")).unwrap_or_default();
     Some(format!("breaks {}{level}{sentence}", specs.join(", ")))
 }
 
