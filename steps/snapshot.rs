@@ -15,7 +15,7 @@ const SHAPE_HEADERS: &[&str] = &["cache-control", "pragma", "www-authenticate"];
 
 /// The redaction context of this scenario.
 async fn context(w: &mut KensaWorld) -> anyhow::Result<Context> {
-    let user = w.ctx.target.user().map_err(|e| anyhow!(e))?.clone();
+    let user = w.user()?;
     let jwks_kids = match w.jwks().await {
         Ok(jwks) => jwks.kids(),
         Err(_) => Vec::new(),

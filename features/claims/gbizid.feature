@@ -21,3 +21,16 @@ Feature: The gBizID Identity Assurance profile
     And the ida client
     When each gBizID user logs in with the scope "openid jp_gbizid_v1_ida" and the client calls the userinfo endpoint
     Then each gBizID user's verified_claims follow the gBizID profile for their account type
+
+  @check:SNAP-07 @BASELINE @spec:gBizID-IDA @spec:OIDC-Core-5.3.2 @fault:ida-trust-framework-missing @fault:ida-unsupported-claim @fault:ida-claims-leaked @fault:userinfo-sub-mismatch
+  Scenario: A gBizID prime account's userinfo matches the baseline
+    The userinfo response, verified_claims included, that the scope
+    jp_gbizid_v1_ida releases for the prime corporation account.
+
+    Given the target's discovery document
+    And the ida client
+    And the user "gbiz-prime"
+    When the user logs in with the scope "openid jp_gbizid_v1_ida"
+    And the client exchanges the code
+    And the client calls the userinfo endpoint with GET
+    Then the userinfo response matches its snapshot
