@@ -13,32 +13,6 @@ use serde_json::{Map, Value};
 /// The gBizID scope that releases a user's verified_claims.
 const IDA_SCOPE: &str = "jp_gbizid_v1_ida";
 
-/// Claims each scope releases (OpenID Connect Core 5.4).
-const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
-    (
-        "profile",
-        &[
-            "name",
-            "family_name",
-            "given_name",
-            "middle_name",
-            "nickname",
-            "preferred_username",
-            "profile",
-            "picture",
-            "website",
-            "gender",
-            "birthdate",
-            "zoneinfo",
-            "locale",
-            "updated_at",
-        ],
-    ),
-    ("email", &["email", "email_verified"]),
-    ("address", &["address"]),
-    ("phone", &["phone_number", "phone_number_verified"]),
-];
-
 /// The JSON document a step names: `ID token` (its claims), `userinfo
 /// response`, `access token` (a JWT's claims), `introspection response` or
 /// `token response` (the last response of that kind).
@@ -197,7 +171,7 @@ async fn only_requested(w: &mut KensaWorld, which: String) -> StepResult {
     let claims = claims_request(w).unwrap_or(Value::Null);
     let mut allowed: Vec<String> = vec!["sub".into()];
     for s in scope.split_whitespace() {
-        if let Some((_, names)) = SCOPE_CLAIMS.iter().find(|(n, _)| *n == s) {
+        if let Some((_, names)) = kensa_mocks::realm::SCOPE_CLAIMS.iter().find(|(n, _)| *n == s) {
             allowed.extend(names.iter().map(|n| (*n).to_owned()));
         }
     }

@@ -13,6 +13,32 @@ const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "no
 /// ID token signing algorithms a realm client may register.
 const SIGNING_ALGS: &[&str] = &["RS256", "ES256"];
 
+/// The claims each standard scope requests (OpenID Connect Core 1.0, 5.4).
+pub const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
+    (
+        "profile",
+        &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+    ),
+    ("email", &["email", "email_verified"]),
+    ("address", &["address"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
+];
+
 /// The set of clients and users an identity provider is configured with.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Realm {

@@ -14,27 +14,6 @@ use super::oauth::{OAuthError, authenticate};
 use super::util::{Params, is_form, now};
 use super::{App, Fault};
 
-/// Claims released with the `profile` scope.
-const PROFILE_CLAIMS: &[&str] = &[
-    "name",
-    "family_name",
-    "given_name",
-    "middle_name",
-    "nickname",
-    "preferred_username",
-    "profile",
-    "picture",
-    "website",
-    "gender",
-    "birthdate",
-    "zoneinfo",
-    "locale",
-    "updated_at",
-];
-
-/// Claims released with the `email` scope.
-const EMAIL_CLAIMS: &[&str] = &["email", "email_verified"];
-
 /// A response that must not be cached.
 fn no_store(status: StatusCode, body: Value) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(body)).into_response()
@@ -164,11 +143,10 @@ fn user_claims(app: &App, sub: &str, user_claims: &Map<String, Value>, scope: Op
             }
         }
     };
-    if scope.iter().any(|s| s == "profile") {
-        release(PROFILE_CLAIMS);
-    }
-    if scope.iter().any(|s| s == "email") {
-        release(EMAIL_CLAIMS);
+    for (name, names) in crate::realm::SCOPE_CLAIMS {
+        if scope.iter().any(|s| s == name) {
+            release(names);
+        }
     }
     claims
 }
