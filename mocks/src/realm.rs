@@ -67,6 +67,35 @@ pub struct Client {
     pub id_token_signed_response_alg: String,
     /// Scopes the client may be granted.
     pub scopes: Vec<String>,
+    /// `jwt` for RFC 9068 JWT access tokens, `opaque` for reference tokens
+    /// (validated by introspection); absent: the target's default.
+    #[serde(default)]
+    pub access_token_format: Option<String>,
+    /// The resource server the client's access tokens are for (their `aud`).
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Access token lifetime in seconds; absent: the target's default.
+    #[serde(default)]
+    pub access_token_lifetime: Option<u64>,
+    /// Refresh token lifetime in seconds; absent: the target's default.
+    #[serde(default)]
+    pub refresh_token_lifetime: Option<u64>,
+    /// `native` for an RFC 8252 native app, whose loopback redirect URIs
+    /// match on any port (RFC 8252 7.3); absent: a web client.
+    #[serde(default)]
+    pub application_type: Option<String>,
+}
+
+impl Client {
+    /// True when the client's access tokens are RFC 9068 JWTs.
+    pub fn jwt_access_tokens(&self) -> bool {
+        self.access_token_format.as_deref() == Some("jwt")
+    }
+
+    /// True for an RFC 8252 native app.
+    pub fn is_native(&self) -> bool {
+        self.application_type.as_deref() == Some("native")
+    }
 }
 
 /// A user who can sign in at the identity provider.
@@ -112,6 +141,11 @@ impl fmt::Debug for Client {
             .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
             .field("id_token_signed_response_alg", &self.id_token_signed_response_alg)
             .field("scopes", &self.scopes)
+            .field("access_token_format", &self.access_token_format)
+            .field("audience", &self.audience)
+            .field("access_token_lifetime", &self.access_token_lifetime)
+            .field("refresh_token_lifetime", &self.refresh_token_lifetime)
+            .field("application_type", &self.application_type)
             .finish()
     }
 }
@@ -226,6 +260,16 @@ pub enum RealmError {
         /// The unsupported algorithm.
         alg: String,
     },
+    /// A client setting has a value outside its domain.
+    #[error("{file}: client \"{client_id}\": {reason}")]
+    Invalid {
+        /// The file the realm came from.
+        file: String,
+        /// The client.
+        client_id: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl Realm {
@@ -329,6 +373,33 @@ impl Realm {
             }
             if client.redirect_uris.is_empty() {
                 return Err(RealmError::NoRedirectUri { file, client_id: client.client_id.clone() });
+            }
+            if let Some(format) = client.access_token_format.as_deref()
+                && format != "jwt"
+                && format != "opaque"
+            {
+                return Err(RealmError::Invalid {
+                    file,
+                    client_id: client.client_id.clone(),
+                    reason: format!("access_token_format \"{format}\" is not jwt or opaque"),
+                });
+            }
+            if let Some(kind) = client.application_type.as_deref()
+                && kind != "native"
+                && kind != "web"
+            {
+                return Err(RealmError::Invalid {
+                    file,
+                    client_id: client.client_id.clone(),
+                    reason: format!("application_type \"{kind}\" is not native or web"),
+                });
+            }
+            if client.access_token_lifetime == Some(0) || client.refresh_token_lifetime == Some(0) {
+                return Err(RealmError::Invalid {
+                    file,
+                    client_id: client.client_id.clone(),
+                    reason: "token lifetimes must be at least 1 second".into(),
+                });
             }
             if !SIGNING_ALGS.contains(&client.id_token_signed_response_alg.as_str()) {
                 return Err(RealmError::UnsupportedAlg {

@@ -153,10 +153,11 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     let sent_redirect = params.get("redirect_uri");
     let target = match sent_redirect {
         Some(uri) => {
-            let registered = client
-                .redirect_uris
-                .iter()
-                .any(|r| r == uri || (app.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str())));
+            let registered = client.redirect_uris.iter().any(|r| {
+                r == uri
+                    || (app.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str()))
+                    || (client.is_native() && !app.has(Fault::LoopbackPortExact) && loopback_match(r, uri))
+            });
             if !registered {
                 return bad("The redirect_uri is not registered for this client.");
             }
@@ -201,6 +202,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     if !requested.iter().any(|s| s == "openid") {
         return callback.error("invalid_scope", "scope must include openid");
     }
+    let requested = if app.has(Fault::ScopeNotNarrowed) { client.scopes.clone() } else { requested };
     let scope: Vec<String> =
         requested.into_iter().filter(|s| SCOPES_SUPPORTED.contains(&s.as_str()) && client.scopes.contains(s)).collect();
     if !scope.iter().any(|s| s == "openid") {
@@ -363,4 +365,44 @@ fn sign_in(app: &App, mut store: MutexGuard<'_, Store>, request_id: &str, sub: &
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// RFC 8252 7.3: for a loopback IP redirect URI "the authorization server
+/// MUST allow any port to be specified at the time of the request"; all
+/// else (scheme `http`, host, path, query) must match exactly.
+fn loopback_match(registered: &str, sent: &str) -> bool {
+    let (Ok(r), Ok(s)) = (Url::parse(registered), Url::parse(sent)) else { return false };
+    let loopback = |u: &Url| match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    r.scheme() == "http"
+        && s.scheme() == "http"
+        && loopback(&r)
+        && r.host() == s.host()
+        && r.path() == s.path()
+        && r.query() == s.query()
+        && s.fragment().is_none()
+        && s.username().is_empty()
+        && s.password().is_none()
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::loopback_match;
+
+    #[test]
+    fn any_port_same_everything_else() {
+        let r = "http://127.0.0.1/callback";
+        assert!(loopback_match(r, "http://127.0.0.1:51234/callback"));
+        assert!(loopback_match(r, "http://127.0.0.1/callback"));
+        assert!(!loopback_match(r, "http://127.0.0.1:51234/callback/x"));
+        assert!(!loopback_match(r, "http://127.0.0.2:51234/callback"));
+        assert!(!loopback_match(r, "http://localhost:51234/callback"));
+        assert!(!loopback_match(r, "https://127.0.0.1:51234/callback"));
+        assert!(!loopback_match(r, "http://127.0.0.1:51234/callback?x=1"));
+        assert!(!loopback_match(r, "http://user@127.0.0.1:51234/callback"));
+        assert!(!loopback_match("https://client.kensa.test/cb", "https://client.kensa.test:444/cb"));
+    }
 }

@@ -179,6 +179,24 @@ faults! {
         "gBizID entry accounts are reported at assurance level ial2 instead of ial1.";
     GbizidMemberAsPrime => "gbizid-member-as-prime",
         "gBizID member accounts carry the permission role prime instead of member.";
+    AccessTokenTypJwt => "access-token-typ-jwt",
+        "JWT access tokens are typed JWT instead of at+jwt.";
+    AccessTokenAudIsClient => "access-token-aud-is-client",
+        "JWT access tokens are addressed to the client_id instead of the resource server.";
+    AccessTokenAudAll => "access-token-aud-all",
+        "JWT access tokens are addressed to every resource server the IdP knows, not only the client's.";
+    AccessTokenBadSignature => "access-token-bad-signature",
+        "JWT access tokens are signed with a key other than the published rs256-1 key.";
+    ScopeNotNarrowed => "scope-not-narrowed",
+        "Authorization requests are granted every scope the client is registered for, not only those requested.";
+    RefreshScopeNarrowingIgnored => "refresh-scope-narrowing-ignored",
+        "A refresh asking for a narrower scope gets access tokens with the whole original scope.";
+    RefreshAccessTokenKeepsExpiry => "refresh-access-token-keeps-expiry",
+        "Access tokens from the refresh grant expire when the grant's first access token did.";
+    RefreshTokenLifetimeIgnored => "refresh-token-lifetime-ignored",
+        "Refresh tokens get the default lifetime instead of the client's shorter one.";
+    LoopbackPortExact => "loopback-port-exact",
+        "A native client's loopback redirect URI must match the registered one including its port.";
 }
 
 impl fmt::Display for Fault {
@@ -232,7 +250,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 70);
+        assert_eq!(Fault::ALL.len(), 79);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -243,6 +261,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("gbizid-member-as-prime"));
+        assert!(text.ends_with("loopback-port-exact"));
     }
 }

@@ -144,8 +144,14 @@ impl Keys {
         json!({ "keys": [rsa, ec] })
     }
 
-    /// Produces a compact JWS over `claims`.
+    /// Produces a compact JWS over `claims`, typed `JWT`.
     pub(crate) fn sign(&self, signer: Signer, claims: &Map<String, Value>) -> String {
+        self.sign_typed(signer, "JWT", claims)
+    }
+
+    /// Produces a compact JWS over `claims` with header `typ` (RS256 and
+    /// ES256 signers; the others always say `JWT`).
+    pub(crate) fn sign_typed(&self, signer: Signer, typ: &str, claims: &Map<String, Value>) -> String {
         let (alg, kid, key) = match signer {
             Signer::Rs256 => (Algorithm::RS256, RS256_KID, &self.rs256),
             Signer::Es256 => (Algorithm::ES256, ES256_KID, &self.es256),
@@ -164,14 +170,18 @@ impl Keys {
                 );
             }
         };
-        encode(alg, kid, claims, key)
+        encode_typed(alg, kid, typ, claims, key)
     }
 }
 
 fn encode(alg: Algorithm, kid: &str, claims: &Map<String, Value>, key: &EncodingKey) -> String {
+    encode_typed(alg, kid, "JWT", claims, key)
+}
+
+fn encode_typed(alg: Algorithm, kid: &str, typ: &str, claims: &Map<String, Value>, key: &EncodingKey) -> String {
     let mut header = Header::new(alg);
     header.kid = Some(kid.to_owned());
-    header.typ = Some("JWT".to_owned());
+    header.typ = Some(typ.to_owned());
     // The keys were validated when loaded, so signing cannot fail.
     jsonwebtoken::encode(&header, claims, key).expect("signing with a validated key")
 }

@@ -33,13 +33,25 @@ use tokio::task::JoinHandle;
 pub use external_auth::ExternalAuth;
 pub use faults::{Fault, UnknownFault};
 pub use keys::Keys;
+#[cfg(test)]
+pub(crate) use keys::Signer;
 pub use store::{ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 
 use crate::realm::Realm;
 use store::Store;
 
 /// Scopes the provider knows; others are dropped from requests.
-const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access", claims::IDA_SCOPE];
+const SCOPES_SUPPORTED: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    claims::IDA_SCOPE,
+    "text_apis",
+    "audio_apis",
+    "video_apis",
+    "all_apis",
+];
 /// Cookie identifying a browser across the login flow.
 const BROWSER_COOKIE: &str = "kensa_browser";
 /// Cookie identifying a signed-in session.

@@ -245,6 +245,9 @@ fn introspect_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Value
     });
     if is_access && let Some(map) = body.as_object_mut() {
         map.insert("token_type".into(), "Bearer".into());
+        if let Some(aud) = app.realm().client(&token.client_id).and_then(|c| c.audience.clone()) {
+            map.insert("aud".into(), aud.into());
+        }
     }
     Ok(body)
 }

@@ -50,17 +50,18 @@ fn token_response(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Value, 
 /// What a successful grant hands out.
 struct Issued {
     access_token: String,
+    expires_in: u64,
     refresh_token: String,
     scope: Vec<String>,
     id_token: String,
 }
 
 impl Issued {
-    fn into_json(self, app: &App) -> Value {
+    fn into_json(self) -> Value {
         json!({
             "access_token": self.access_token,
             "token_type": "Bearer",
-            "expires_in": app.config.access_token_ttl.as_secs(),
+            "expires_in": self.expires_in,
             "scope": self.scope.join(" "),
             "id_token": self.id_token,
             "refresh_token": self.refresh_token,
@@ -68,33 +69,80 @@ impl Issued {
     }
 }
 
-/// Stores a new access token and refresh token for `grant`.
+/// Stores a new access token and refresh token for `grant`, with the
+/// client's lifetimes; a client registered for JWT access tokens gets an
+/// RFC 9068 JWT, others an opaque value.
 #[allow(clippy::too_many_arguments)]
 fn issue_tokens(
     app: &App,
     store: &mut Store,
-    client_id: &str,
+    client: &Client,
     sub: &str,
     access_scope: &[String],
     refresh_scope: &[String],
     grant: u64,
     auth_time: u64,
+    access_exp: Option<u64>,
 ) -> (String, String) {
     let iat = now();
-    let token = |scope: &[String], ttl: std::time::Duration| Token {
-        client_id: client_id.to_owned(),
+    let token = |scope: &[String], exp: u64| Token {
+        client_id: client.client_id.clone(),
         sub: sub.to_owned(),
         scope: scope.to_vec(),
         grant,
         auth_time,
         iat,
-        exp: iat + ttl.as_secs(),
+        exp,
         revoked: false,
         claims: None,
     };
-    let access = store.add_access_token(token(access_scope, app.config.access_token_ttl));
-    let refresh = store.add_refresh_token(token(refresh_scope, app.config.refresh_token_ttl));
+    let access_exp = access_exp.unwrap_or(iat + access_ttl(app, client));
+    let refresh_ttl = match client.refresh_token_lifetime {
+        Some(secs) if !app.has(Fault::RefreshTokenLifetimeIgnored) => secs,
+        _ => app.config.refresh_token_ttl.as_secs(),
+    };
+    let access = token(access_scope, access_exp);
+    let access = if client.jwt_access_tokens() {
+        let value = jwt_access_token(app, client, &access);
+        store.access_tokens.insert(value.clone(), access);
+        value
+    } else {
+        store.add_access_token(access)
+    };
+    let refresh = store.add_refresh_token(token(refresh_scope, iat + refresh_ttl));
     (access, refresh)
+}
+
+/// The access token lifetime of `client`, in seconds.
+fn access_ttl(app: &App, client: &Client) -> u64 {
+    client.access_token_lifetime.unwrap_or(app.config.access_token_ttl.as_secs())
+}
+
+/// An RFC 9068 JWT access token for `token`.
+fn jwt_access_token(app: &App, client: &Client, token: &Token) -> String {
+    let mut claims = Map::new();
+    claims.insert("iss".into(), app.issuer.clone().into());
+    claims.insert("exp".into(), token.exp.into());
+    let aud: Value = match &client.audience {
+        Some(_) if app.has(Fault::AccessTokenAudAll) => {
+            let mut all: Vec<&str> = app.realm().clients.iter().filter_map(|c| c.audience.as_deref()).collect();
+            all.sort_unstable();
+            all.dedup();
+            all.into()
+        }
+        Some(aud) if !app.has(Fault::AccessTokenAudIsClient) => aud.clone().into(),
+        _ => client.client_id.clone().into(),
+    };
+    claims.insert("aud".into(), aud);
+    claims.insert("sub".into(), token.sub.clone().into());
+    claims.insert("client_id".into(), client.client_id.clone().into());
+    claims.insert("iat".into(), token.iat.into());
+    claims.insert("jti".into(), super::util::random_token().into());
+    claims.insert("auth_time".into(), token.auth_time.into());
+    claims.insert("scope".into(), token.scope.join(" ").into());
+    let typ = if app.has(Fault::AccessTokenTypJwt) { "JWT" } else { "at+jwt" };
+    let signer = if app.has(Fault::AccessTokenBadSignature) { Signer::RogueRs256 } else { Signer::Rs256 };
+    app.config.keys.sign_typed(signer, typ, &claims)
 }
 
 fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAuthError> {
@@ -166,22 +214,15 @@ fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAut
         stored.used = true;
         stored.grants.push(grant);
     }
-    let (access_token, refresh_token) = issue_tokens(
-        app,
-        &mut store,
-        &client.client_id,
-        &code.sub,
-        &request.scope,
-        &request.scope,
-        grant,
-        code.auth_time,
-    );
+    let (access_token, refresh_token) =
+        issue_tokens(app, &mut store, client, &code.sub, &request.scope, &request.scope, grant, code.auth_time, None);
     remember_claims(&mut store, &[&access_token, &refresh_token], request.claims.as_ref());
     let claims = id_token_claims(app, &store, &code.sub, request.claims.as_ref());
     drop(store);
     let id_token =
         id_token(app, client, &code.sub, code.auth_time, request.nonce.as_deref(), &access_token, claims.as_ref());
-    Ok(Issued { access_token, refresh_token, scope: request.scope.clone(), id_token }.into_json(app))
+    let expires_in = access_ttl(app, client);
+    Ok(Issued { access_token, expires_in, refresh_token, scope: request.scope.clone(), id_token }.into_json())
 }
 
 fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAuthError> {
@@ -200,6 +241,7 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     }
     let access_scope = match params.get("scope") {
         None => old.scope.clone(),
+        Some(_) if app.has(Fault::RefreshScopeNarrowingIgnored) => old.scope.clone(),
         Some(scope) => {
             let requested = split_scope(scope);
             let allowed = |s: &String| {
@@ -223,14 +265,30 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     {
         token.revoked = true;
     }
-    let (access_token, refresh_token) =
-        issue_tokens(app, &mut store, &client.client_id, &old.sub, &access_scope, &old.scope, old.grant, old.auth_time);
+    // The fault: the new access token expires with the grant's first one.
+    let access_exp = if app.has(Fault::RefreshAccessTokenKeepsExpiry) {
+        store.access_tokens.values().filter(|t| t.grant == old.grant).map(|t| t.exp).min()
+    } else {
+        None
+    };
+    let (access_token, refresh_token) = issue_tokens(
+        app,
+        &mut store,
+        client,
+        &old.sub,
+        &access_scope,
+        &old.scope,
+        old.grant,
+        old.auth_time,
+        access_exp,
+    );
     remember_claims(&mut store, &[&access_token, &refresh_token], old.claims.as_ref());
     let claims = id_token_claims(app, &store, &old.sub, old.claims.as_ref());
     drop(store);
     let sub = if app.has(Fault::RefreshIdTokenNewSub) { format!("refreshed-{}", old.sub) } else { old.sub.clone() };
     let id_token = id_token(app, client, &sub, old.auth_time, None, &access_token, claims.as_ref());
-    Ok(Issued { access_token, refresh_token, scope: access_scope, id_token }.into_json(app))
+    let expires_in = access_ttl(app, client);
+    Ok(Issued { access_token, expires_in, refresh_token, scope: access_scope, id_token }.into_json())
 }
 
 /// Keeps the claims request with the tokens, for userinfo and refresh.
