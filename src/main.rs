@@ -334,6 +334,7 @@ enum TargetRun {
 /// What every target of a run shares.
 struct Plan<'a> {
     args: &'a RunArgs,
+    api_rules: Option<Arc<kensa_mocks::api::Rules>>,
     selected: usize,
     /// The selected checks, for their `@needs:` tags.
     checks: Vec<Check>,
@@ -384,6 +385,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         scrubber: scrubber.clone(),
         router: Arc::clone(&plan.router),
         snapshots: Arc::clone(&snapshots),
+        api_rules: plan.api_rules.clone(),
     }));
     // Checks that need a power the target lacks are skipped, with the reason.
     let lacking = |tags: &mut dyn Iterator<Item = &String>| -> Vec<String> {
@@ -444,8 +446,11 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
                 }
                 // Hand the scenario's exchanges and claim comparisons to the
                 // collector for the HTML report and the HAR file.
-                let record =
-                    report::ScenarioRecord { exchanges: w.http.exchanges(), diffs: std::mem::take(&mut w.diffs) };
+                let record = report::ScenarioRecord {
+                    exchanges: w.http.exchanges(),
+                    diffs: std::mem::take(&mut w.diffs),
+                    notes: w.notes.iter().map(|n| w.ctx.scrubber.scrub(n)).collect(),
+                };
                 if let Ok(mut store) = store.lock() {
                     store.insert(key, record);
                 }
@@ -634,7 +639,18 @@ async fn run(args: RunArgs) -> u8 {
         Ok(realm) => realm_directory(&realm, &router).await,
         Err(e) => return setup_error(e),
     };
+    // The resource API gateway's rules, for the api-access checks.
+    let rules_path = args.fixtures.join("api").join("routes.toml");
+    let api_rules = if rules_path.exists() {
+        match kensa_mocks::api::Rules::load(&rules_path) {
+            Ok(rules) => Some(Arc::new(rules)),
+            Err(e) => return setup_error(e),
+        }
+    } else {
+        None
+    };
     let plan = Plan {
+        api_rules,
         args: &args,
         selected: selected.len(),
         checks: selected.iter().map(|c| (*c).clone()).collect(),

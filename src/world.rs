@@ -33,6 +33,9 @@ pub struct RunContext {
     pub router: Arc<kensa_mocks::external::Router>,
     /// The target's snapshot baselines.
     pub snapshots: Arc<crate::snapshot::Snapshots>,
+    /// The resource API gateway's rules (`fixtures/api/routes.toml`), when
+    /// the fixtures have them.
+    pub api_rules: Option<Arc<kensa_mocks::api::Rules>>,
 }
 
 /// Which scenario a World runs: names its snapshots.
@@ -148,6 +151,46 @@ pub struct KensaWorld {
     pub userinfo: Option<serde_json::Value>,
     /// gBizID users who logged in: username, account type, userinfo.
     pub gbizid: Vec<(String, String, serde_json::Value)>,
+    /// This scenario's resource API gateway and the calls made to it.
+    pub resource: Option<ApiScenario>,
+    /// Facts a passing check reports without failing (a SHOULD the target
+    /// meets late, a token that outlives a logout): shown in every report.
+    pub notes: Vec<String>,
+}
+
+/// A scenario's resource API gateway and what the client did with it.
+#[derive(Debug)]
+pub struct ApiScenario {
+    /// The gateway.
+    pub gateway: kensa_mocks::api::ResourceApi,
+    /// Every call: path, status, `WWW-Authenticate`, body.
+    pub calls: Vec<ApiCall>,
+    /// Refresh requests the API client made after a 401, with their HTTP
+    /// status and OAuth error.
+    pub refreshes: Vec<(u16, Option<String>)>,
+}
+
+/// One call to the resource API.
+#[derive(Debug, Clone)]
+pub struct ApiCall {
+    /// The path called.
+    pub path: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The `WWW-Authenticate` header, if any.
+    pub challenge: Option<String>,
+    /// The JSON body, if it was JSON.
+    pub body: serde_json::Value,
+}
+
+impl ApiCall {
+    /// An auth-param of the `WWW-Authenticate` challenge (RFC 6750 3).
+    #[must_use]
+    pub fn challenge_param(&self, name: &str) -> Option<String> {
+        let challenge = self.challenge.as_deref()?;
+        let re = regex::Regex::new(&format!(r#"(?:^|[\s,]){}="([^"]*)""#, regex::escape(name))).ok()?;
+        re.captures(challenge).map(|c| c[1].to_owned())
+    }
 }
 
 /// A scenario's external password API and the user it knows.
@@ -205,6 +248,8 @@ impl KensaWorld {
             username: None,
             userinfo: None,
             gbizid: Vec::new(),
+            resource: None,
+            notes: Vec::new(),
         })
     }
 

@@ -10,6 +10,7 @@ macro_rules! fail {
     };
 }
 
+mod api;
 mod claims;
 mod discovery;
 mod external_auth;

@@ -89,7 +89,7 @@ async fn other_client_exchanges(w: &mut KensaWorld) -> StepResult {
     exchange(w, Exchange { client_role: Some("other"), ..Exchange::default() }).await
 }
 
-async fn refresh(w: &mut KensaWorld, role: Option<&str>, which: usize, scope: Option<&str>) -> StepResult {
+pub(super) async fn refresh(w: &mut KensaWorld, role: Option<&str>, which: usize, scope: Option<&str>) -> StepResult {
     let sets = &w.tokens;
     let idx = sets
         .len()
@@ -244,7 +244,7 @@ async fn refreshed_id_token(w: &mut KensaWorld) -> StepResult {
     Ok(())
 }
 
-async fn revoke(w: &mut KensaWorld, role: Option<&str>, token: String, hint: &str) -> StepResult {
+pub(super) async fn revoke(w: &mut KensaWorld, role: Option<&str>, token: String, hint: &str) -> StepResult {
     let client = w.client_of(role.unwrap_or(&w.role))?;
     let auth = KensaWorld::auth_for(&client, None, None)?;
     w.post_endpoint("revocation_endpoint", &auth, form(&[("token", &token), ("token_type_hint", hint)])).await?;

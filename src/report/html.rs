@@ -195,6 +195,9 @@ fn check_section(out: &mut String, t: &TargetSummary, c: &CheckResult) {
     if let Some(m) = &c.message {
         let _ = write!(out, "<pre class=msg>{}</pre>", esc(m));
     }
+    for note in &c.notes {
+        let _ = write!(out, "<p class=note>note: {}</p>", esc(note));
+    }
     for d in &c.diffs {
         diff(out, d);
     }

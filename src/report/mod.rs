@@ -65,6 +65,10 @@ pub struct CheckResult {
     pub exchanges: Vec<crate::http::Exchange>,
     /// Claim comparisons the check made.
     pub diffs: Vec<ClaimDiff>,
+    /// Facts the check reports without failing, such as a token that stays
+    /// usable after logout until it expires.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl CheckResult {
@@ -86,6 +90,7 @@ impl CheckResult {
             steps: Vec::new(),
             exchanges: Vec::new(),
             diffs: Vec::new(),
+            notes: Vec::new(),
         }
     }
 }
@@ -138,6 +143,8 @@ pub struct ScenarioRecord {
     pub exchanges: Vec<crate::http::Exchange>,
     /// Its claim comparisons.
     pub diffs: Vec<ClaimDiff>,
+    /// What its checks noted without failing.
+    pub notes: Vec<String>,
 }
 
 /// Where the after-scenario hook leaves each scenario's record for the
@@ -332,6 +339,7 @@ impl Collector {
                     steps: p.steps,
                     exchanges: record.exchanges,
                     diffs: record.diffs,
+                    notes: record.notes,
                 };
                 self.console.check(&result);
                 if let Ok(mut r) = self.results.lock() {
@@ -418,6 +426,9 @@ impl Console {
                     "known deviation"
                 };
                 let _ = writeln!(out, "          {note}: {reason}");
+            }
+            for note in &r.notes {
+                let _ = writeln!(out, "          note: {note}");
             }
             if let Some(m) = &r.message {
                 for line in m.lines() {

@@ -113,6 +113,7 @@ pub const EMBEDDED_CAPABILITIES: &[&str] = &[
     "external-auth-lockout",
     "claims-parameter",
     "identity-assurance",
+    "api-access",
 ];
 
 /// Every target and whether it can start here.
