@@ -138,6 +138,19 @@ async fn refuses(w: &mut KensaWorld, status: u16, error: String, scopes: String)
     Ok(())
 }
 
+#[then("the API refused it because the token is for another resource server")]
+async fn refused_for_audience(w: &mut KensaWorld) -> StepResult {
+    let call = last_call(w)?;
+    let why = call.body.get("error_description").and_then(serde_json::Value::as_str).unwrap_or("");
+    if !why.contains("is not for") {
+        fail!(
+            "the gateway refused the token, but for another reason than its audience, so aud was never tested: {}",
+            describe(call)
+        );
+    }
+    Ok(())
+}
+
 /// Seconds until the latest access token expires: its `exp` when it is a
 /// JWT, otherwise `expires_in` (counted from the token response, which
 /// came moments ago).

@@ -52,6 +52,7 @@ Feature: API access with the IdP's access tokens
     And the client exchanges the code
     And the client calls the API at "/text/documents"
     Then the API refuses the call with 401 and "invalid_token"
+    And the API refused it because the token is for another resource server
 
   @check:API-04 @MUST @spec:RFC6749-6 @spec:RFC6750-3.1 @fault:refresh-access-token-keeps-expiry @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature
   Scenario: After the access token expires, one refresh and one retry succeed
