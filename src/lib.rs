@@ -12,6 +12,7 @@
 //!   PKCE, the token client and ID token verification;
 //! - [`login`]: drives real HTML login pages;
 //! - [`targets`]: the IdPs a run can be pointed at;
+//! - [`load`]: the load mode of the API access profile;
 //! - [`checks`]: the check catalogue read from the feature files;
 //! - [`report`]: the console summary and the JUnit / Cucumber JSON reports;
 //! - [`secret`]: secrets that never print, and the run-wide scrubber that keeps
@@ -30,6 +31,7 @@ pub mod checks;
 pub mod claims;
 pub mod http;
 pub mod ida;
+pub mod load;
 pub mod login;
 pub mod oidc;
 pub mod report;

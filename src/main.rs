@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use cucumber::gherkin::tagexpr::TagOperation;
@@ -55,6 +55,47 @@ enum Command {
     /// in JSON files: a userinfo response, ID token claims, or a bare
     /// verified_claims value.
     Ida(IdaArgs),
+    /// Load mode for the API access profile, on loopback only: N concurrent
+    /// clients, each signed in once, refresh their tokens and call the
+    /// resource API gateway; prints throughput and p50/p95/p99 latencies of
+    /// the token endpoint and of the whole call.
+    Load(LoadArgs),
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// The IdP (see `kensa targets`); it must run on this machine.
+    #[arg(long, default_value = "embedded")]
+    target: String,
+    /// Concurrent clients, each comma-separated value a run of its own.
+    #[arg(long, default_value = "100", value_delimiter = ',')]
+    clients: Vec<usize>,
+    /// Refresh-and-call iterations per client.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    iterations: u32,
+    /// No iteration starts after this many seconds of the measured phase.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=900))]
+    max_duration: u64,
+    /// The realm client role: `api-load` (opaque access tokens the gateway
+    /// introspects, default lifetimes) or `api` (JWT access tokens living 3
+    /// seconds, which expire under heavy load before the API sees them).
+    #[arg(long, default_value = "api-load")]
+    client: String,
+    /// The scope the clients sign in with.
+    #[arg(long, default_value = "openid offline_access text_apis")]
+    scope: String,
+    /// The API path the clients call.
+    #[arg(long, default_value = "/text/documents")]
+    path: String,
+    /// Logins run at most this many at a time (they are not measured).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    login_concurrency: u16,
+    /// Directory of fixtures (realm.toml, keys/, targets/, api/).
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
+    /// Where load.json is written.
+    #[arg(long, default_value = "reports")]
+    report_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -143,6 +184,7 @@ fn main() -> ExitCode {
         Command::Faults(args) => list_faults(&args),
         Command::Setup(args) => setup_blocking(&args),
         Command::Ida(args) => validate_ida(&args),
+        Command::Load(args) => load_blocking(&args),
     };
     ExitCode::from(code)
 }
@@ -280,6 +322,84 @@ fn setup_blocking(args: &SetupArgs) -> u8 {
         }
     }
     EXIT_PASS
+}
+
+fn load_blocking(args: &LoadArgs) -> u8 {
+    if let Some(&n) = args.clients.iter().find(|&&n| n == 0 || n > 5000) {
+        return setup_error(format!("--clients {n}: between 1 and 5000 concurrent clients"));
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
+    };
+    rt.block_on(load(args))
+}
+
+async fn load(args: &LoadArgs) -> u8 {
+    let rules_path = args.fixtures.join("api").join("routes.toml");
+    let rules = match kensa_mocks::api::Rules::load(&rules_path) {
+        Ok(r) => r,
+        Err(e) => return setup_error(e),
+    };
+    let scrubber = Scrubber::new();
+    let router = match Router::start().await {
+        Ok(r) => Arc::new(r),
+        Err(e) => return setup_error(format!("cannot start the external API router: {e}")),
+    };
+    let _directory = match targets::load_realm(&args.fixtures) {
+        Ok(realm) => realm_directory(&realm, &router).await,
+        Err(e) => return setup_error(e),
+    };
+    let opts = StartOptions { fixtures: args.fixtures.clone(), fault: None, external_auth_url: Some(router.url()) };
+    println!("kensa: starting target {} ...", args.target);
+    let started = match targets::start(&args.target, &opts, &scrubber).await {
+        Ok(t) => t,
+        Err(e) => return setup_error(format!("target {}: {e}", args.target)),
+    };
+    if let Err(e) = started.info.client(&args.client) {
+        started.stop();
+        return setup_error(format!("--client {}: {e}", args.client));
+    }
+    println!("kensa: target {} at {} ready", args.target, started.info.issuer);
+    let mut reports = Vec::new();
+    let mut code = EXIT_PASS;
+    for &clients in &args.clients {
+        let plan = kensa::load::LoadPlan {
+            clients,
+            iterations: args.iterations as usize,
+            max_duration: Duration::from_secs(args.max_duration),
+            role: args.client.clone(),
+            scope: args.scope.clone(),
+            path: args.path.clone(),
+            login_concurrency: usize::from(args.login_concurrency),
+        };
+        match kensa::load::run(Arc::clone(&started.info), rules.clone(), &plan, &scrubber).await {
+            Ok(report) => {
+                for line in report.lines() {
+                    println!("kensa: load: {}", scrubber.scrub(&line));
+                }
+                if report.error_count() > 0 {
+                    code = EXIT_FAIL;
+                }
+                reports.push(report);
+            }
+            Err(e) => {
+                eprintln!("kensa: load: {}", scrubber.scrub(&format!("{e:#}")));
+                code = EXIT_FAIL;
+                break;
+            }
+        }
+    }
+    started.stop();
+    if let Err(e) = std::fs::create_dir_all(&args.report_dir).and_then(|()| {
+        let json = serde_json::to_vec_pretty(&reports).map_err(std::io::Error::other)?;
+        std::fs::write(args.report_dir.join("load.json"), scrubber.scrub(&String::from_utf8_lossy(&json)))
+    }) {
+        eprintln!("kensa: load: cannot write {}: {e}", args.report_dir.join("load.json").display());
+        return EXIT_SETUP;
+    }
+    println!("kensa: load: figures in {}", args.report_dir.join("load.json").display());
+    code
 }
 
 fn run_blocking(args: RunArgs) -> u8 {

@@ -5,12 +5,14 @@
 //! - `fault_matrix`: for every fault switch of the reference IdP, exactly the
 //!   checks tagged with that fault fail, and no secret reaches a report;
 //! - `cli`: bad input gives one clear line and exit code 2;
-//! - `snapshots`: drift fails with a diff, `--update-snapshots` blesses it.
+//! - `snapshots`: drift fails with a diff, `--update-snapshots` blesses it;
+//! - `load`: the load mode measures and counts failed calls.
 
 mod cli;
 mod common;
 mod e2e;
 mod fault_matrix;
+mod load;
 mod process;
 mod secrets;
 mod snapshots;
