@@ -180,6 +180,9 @@ struct Gateway {
     config: ApiConfig,
     http: reqwest::Client,
     jwks: Mutex<(Option<JwkSet>, Option<Instant>)>,
+    /// Held while the JWKS is fetched, so that concurrent requests with an
+    /// unknown kid wait for one fetch instead of each making their own.
+    jwks_fetch: tokio::sync::Mutex<()>,
     counters: Arc<Counters>,
 }
 
@@ -206,8 +209,17 @@ impl ResourceApi {
             .build()
             .map_err(|e| ApiError::HttpClient(e.to_string()))?;
         let counters = Arc::new(Counters::default());
-        let gateway =
-            Arc::new(Gateway { config, http, jwks: Mutex::new((None, None)), counters: Arc::clone(&counters) });
+        let gateway = Arc::new(Gateway {
+            config,
+            http,
+            jwks: Mutex::new((None, None)),
+            jwks_fetch: tokio::sync::Mutex::new(()),
+            counters: Arc::clone(&counters),
+        });
+        // Fetched once up front; a failure here is retried on first use.
+        if gateway.config.jwks_uri.is_some() {
+            let _ = gateway.key_set("").await;
+        }
         let app = Router::new().fallback(serve).with_state(gateway);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -428,14 +440,24 @@ impl Gateway {
     /// The issuer's JWKS; fetched again (at most every [`JWKS_REFRESH`])
     /// when `kid` is not in the cached set.
     async fn key_set(&self, kid: &str) -> Result<JwkSet, Refusal> {
-        let cached = {
+        let cached = || {
             let guard = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
-            guard.clone()
+            match &*guard {
+                (Some(set), fetched)
+                    if set.find(kid).is_some() || fetched.is_some_and(|t| t.elapsed() < JWKS_REFRESH) =>
+                {
+                    Some(set.clone())
+                }
+                _ => None,
+            }
         };
-        if let (Some(set), fetched) = &cached
-            && (set.find(kid).is_some() || fetched.is_some_and(|t| t.elapsed() < JWKS_REFRESH))
-        {
-            return Ok(set.clone());
+        if let Some(set) = cached() {
+            return Ok(set);
+        }
+        let _fetching = self.jwks_fetch.lock().await;
+        // Another request may have fetched it meanwhile.
+        if let Some(set) = cached() {
+            return Ok(set);
         }
         let uri = self
             .config
