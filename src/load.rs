@@ -39,6 +39,11 @@ pub struct LoadPlan {
     pub path: String,
     /// Logins run at most this many at a time.
     pub login_concurrency: usize,
+    /// Unmeasured refresh-and-call iterations per client before the
+    /// measured ones: they open the connections, so that the figures are
+    /// of a warm system rather than of a thousand simultaneous TCP
+    /// handshakes.
+    pub warmup: usize,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -108,6 +113,10 @@ pub struct LoadReport {
     pub errors: std::collections::BTreeMap<String, usize>,
     /// Iterations not started because the time bound was reached.
     pub not_started: usize,
+    /// Unmeasured warm-up iterations per client.
+    pub warmup: usize,
+    /// Warm-up iterations that failed (not in `errors`).
+    pub warmup_errors: usize,
 }
 
 impl LoadReport {
@@ -144,6 +153,9 @@ impl LoadReport {
             for (why, n) in &self.errors {
                 out.push(format!("  errors: {n} x {why}"));
             }
+        }
+        if self.warmup_errors > 0 {
+            out.push(format!("  {} of the unmeasured warm-up iterations failed", self.warmup_errors));
         }
         if self.not_started > 0 {
             out.push(format!("  {} iterations not started: the time bound was reached", self.not_started));
@@ -419,20 +431,25 @@ pub async fn run(
     let auth = crate::world::KensaWorld::auth_for(&client, None, None)?;
     let api_url = format!("{}{}", gateway.base_url(), plan.path);
     let total = plan.clients * plan.iterations;
-    println!("kensa: load: {} clients x {} refresh-and-call iterations ...", plan.clients, plan.iterations);
     let done = Arc::new(AtomicUsize::new(0));
-    let ticker = progress("calls done", Arc::clone(&done), total);
-    let barrier = Arc::new(Barrier::new(sessions.len()));
-    let started = Instant::now();
-    let deadline = started + plan.max_duration;
+    let barrier = Arc::new(Barrier::new(sessions.len() + 1));
+    let max_duration = plan.max_duration;
     let mut tasks = tokio::task::JoinSet::new();
     for mut session in sessions {
         let (pool, token_endpoint, auth, api_url) =
             (pool.clone(), token_endpoint.clone(), auth.clone(), api_url.clone());
         let (barrier, done) = (Arc::clone(&barrier), Arc::clone(&done));
-        let iterations = plan.iterations;
+        let (iterations, warmup) = (plan.iterations, plan.warmup);
         tasks.spawn(async move {
+            let mut warmup_errors = 0;
+            for _ in 0..warmup {
+                if let Step::Failed { .. } = iterate(&pool, &token_endpoint, &auth, &api_url, &mut session).await {
+                    warmup_errors += 1;
+                }
+            }
+            // The clock starts when every client has warmed up.
             barrier.wait().await;
+            let deadline = Instant::now() + max_duration;
             let mut steps = Vec::with_capacity(iterations);
             let mut skipped = 0;
             for _ in 0..iterations {
@@ -443,15 +460,24 @@ pub async fn run(
                 steps.push(iterate(&pool, &token_endpoint, &auth, &api_url, &mut session).await);
                 done.fetch_add(1, Ordering::Relaxed);
             }
-            (steps, skipped)
+            (steps, skipped, warmup_errors)
         });
     }
+    if plan.warmup > 0 {
+        println!("kensa: load: warming up ({} unmeasured iteration(s) per client) ...", plan.warmup);
+    }
+    barrier.wait().await;
+    let started = Instant::now();
+    println!("kensa: load: {} clients x {} refresh-and-call iterations ...", plan.clients, plan.iterations);
+    let ticker = progress("calls done", Arc::clone(&done), total);
     let (mut token_times, mut whole_times) = (Vec::new(), Vec::new());
     let mut errors = std::collections::BTreeMap::new();
     let mut not_started = 0;
+    let mut warmup_errors = 0;
     while let Some(joined) = tasks.join_next().await {
-        let (steps, skipped) = joined.map_err(|e| anyhow!("a client task failed: {e}"))?;
+        let (steps, skipped, failed_warmups) = joined.map_err(|e| anyhow!("a client task failed: {e}"))?;
         not_started += skipped;
+        warmup_errors += failed_warmups;
         for step in steps {
             match step {
                 Step::Done { token, whole } => {
@@ -484,6 +510,8 @@ pub async fn run(
         calls,
         errors,
         not_started,
+        warmup: plan.warmup,
+        warmup_errors,
     })
 }
 

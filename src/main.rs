@@ -87,6 +87,10 @@ struct LoadArgs {
     /// The API path the clients call.
     #[arg(long, default_value = "/text/documents")]
     path: String,
+    /// Unmeasured refresh-and-call iterations per client before the
+    /// measured ones (they open the connections).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=100))]
+    warmup: u32,
     /// Logins run at most this many at a time (they are not measured).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     login_concurrency: u16,
@@ -372,6 +376,7 @@ async fn load(args: &LoadArgs) -> u8 {
             scope: args.scope.clone(),
             path: args.path.clone(),
             login_concurrency: usize::from(args.login_concurrency),
+            warmup: args.warmup as usize,
         };
         match kensa::load::run(Arc::clone(&started.info), rules.clone(), &plan, &scrubber).await {
             Ok(report) => {

@@ -28,6 +28,8 @@ fn canary_fixtures(dir: &Path) {
     for k in ["rs256.pem", "es256.pem", "rs256-rogue.pem"] {
         std::fs::copy(root().join("fixtures/keys").join(k), dir.join("keys").join(k)).unwrap();
     }
+    std::fs::create_dir_all(dir.join("api")).unwrap();
+    std::fs::copy(root().join("fixtures/api/routes.toml"), dir.join("api/routes.toml")).unwrap();
 }
 
 #[test]

@@ -39,7 +39,7 @@ Feature: API access with the IdP's access tokens
     And the client exchanges the code
     Then the API accepts the access token at "/text/documents, /audio/recordings, /video/streams"
 
-  @check:API-03 @MUST @spec:RFC9068-3 @spec:RFC9068-4 @fault:access-token-aud-all
+  @check:API-03 @MUST @spec:RFC9068-3 @spec:RFC9068-4 @fault:access-token-aud-all @fault:access-token-typ-jwt @fault:access-token-bad-signature
   Scenario: A token issued for another resource server does not open the API
     RFC 9068, 4: the resource server "MUST validate that the aud claim contains
     a resource indicator value corresponding to an identifier the resource

@@ -202,7 +202,13 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     if !requested.iter().any(|s| s == "openid") {
         return callback.error("invalid_scope", "scope must include openid");
     }
-    let requested = if app.has(Fault::ScopeNotNarrowed) { client.scopes.clone() } else { requested };
+    let requested = if app.has(Fault::ScopeNotNarrowed) {
+        // The fault: every API scope the client is registered for comes along.
+        let extra = client.scopes.iter().filter(|s| s.ends_with("_apis") && !requested.contains(s)).cloned();
+        requested.iter().cloned().chain(extra).collect()
+    } else {
+        requested
+    };
     let scope: Vec<String> =
         requested.into_iter().filter(|s| SCOPES_SUPPORTED.contains(&s.as_str()) && client.scopes.contains(s)).collect();
     if !scope.iter().any(|s| s == "openid") {

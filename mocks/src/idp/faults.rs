@@ -188,9 +188,9 @@ faults! {
     AccessTokenBadSignature => "access-token-bad-signature",
         "JWT access tokens are signed with a key other than the published rs256-1 key.";
     ScopeNotNarrowed => "scope-not-narrowed",
-        "Authorization requests are granted every scope the client is registered for, not only those requested.";
+        "Authorization requests are granted every API scope the client is registered for, not only those requested.";
     RefreshScopeNarrowingIgnored => "refresh-scope-narrowing-ignored",
-        "A refresh asking for a narrower scope gets access tokens with the whole original scope.";
+        "A refresh asking for a narrower scope gets access tokens with the whole original scope (a wider one is still refused).";
     RefreshAccessTokenKeepsExpiry => "refresh-access-token-keeps-expiry",
         "Access tokens from the refresh grant expire when the grant's first access token did.";
     RefreshTokenLifetimeIgnored => "refresh-token-lifetime-ignored",

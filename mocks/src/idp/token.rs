@@ -241,7 +241,12 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     }
     let access_scope = match params.get("scope") {
         None => old.scope.clone(),
-        Some(_) if app.has(Fault::RefreshScopeNarrowingIgnored) => old.scope.clone(),
+        Some(scope)
+            if app.has(Fault::RefreshScopeNarrowingIgnored)
+                && split_scope(scope).iter().all(|s| old.scope.contains(s)) =>
+        {
+            old.scope.clone()
+        }
         Some(scope) => {
             let requested = split_scope(scope);
             let allowed = |s: &String| {
