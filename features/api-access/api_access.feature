@@ -14,7 +14,7 @@ Feature: API access with the IdP's access tokens
     Given the target's discovery document
     And the API gateway in front of the text, audio and video APIs
 
-  @check:API-01 @SHOULD @spec:RFC9700-2.3 @spec:RFC6750-3.1 @fault:scope-not-narrowed @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature
+  @check:API-01 @SHOULD @spec:RFC9700-2.3 @spec:RFC6750-3.1 @fault:scope-not-narrowed @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: A token with text_apis opens the text API and no other
     RFC 9700, 2.3: "The privileges associated with an access token SHOULD be
     restricted to the minimum required for the particular application or use
@@ -28,7 +28,7 @@ Feature: API access with the IdP's access tokens
     When the client calls the API at "/audio/recordings"
     Then the API refuses the call with 403 and "insufficient_scope" naming the scopes "audio_apis all_apis"
 
-  @check:API-02 @MUST @spec:RFC6749-3.3 @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature
+  @check:API-02 @MUST @spec:RFC6749-3.3 @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: A token with all_apis opens every API family
     RFC 6749, 3.3: the authorization server issues the access token with the
     scope the client requested and is allowed; all_apis, granted, opens the
@@ -39,7 +39,7 @@ Feature: API access with the IdP's access tokens
     And the client exchanges the code
     Then the API accepts the access token at "/text/documents, /audio/recordings, /video/streams"
 
-  @check:API-03 @MUST @spec:RFC9068-3 @spec:RFC9068-4 @fault:access-token-aud-all @fault:access-token-typ-jwt @fault:access-token-bad-signature
+  @check:API-03 @MUST @spec:RFC9068-3 @spec:RFC9068-4 @fault:access-token-aud-all @fault:access-token-typ-jwt @fault:access-token-bad-signature @fault:access-token-wrong-iss
   Scenario: A token issued for another resource server does not open the API
     RFC 9068, 4: the resource server "MUST validate that the aud claim contains
     a resource indicator value corresponding to an identifier the resource
@@ -54,7 +54,7 @@ Feature: API access with the IdP's access tokens
     Then the API refuses the call with 401 and "invalid_token"
     And the API refused it because the token is for another resource server
 
-  @check:API-04 @MUST @spec:RFC6749-6 @spec:RFC6750-3.1 @fault:refresh-access-token-keeps-expiry @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature
+  @check:API-04 @MUST @spec:RFC6749-6 @spec:RFC6750-3.1 @fault:refresh-access-token-keeps-expiry @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: After the access token expires, one refresh and one retry succeed
     RFC 6750, 3.1: an expired token gets invalid_token; RFC 6749, 6: the client
     uses its refresh token to "obtain a new access token", which must open the
@@ -93,7 +93,7 @@ Feature: API access with the IdP's access tokens
     And the API client calls "/text/documents", refreshing once if the API answers 401
     Then the refresh was refused with "invalid_grant" and a fresh login gets an access token the API accepts
 
-  @check:API-07 @MUST @spec:RFC7009-2.1 @fault:revocation-noop @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature
+  @check:API-07 @MUST @spec:RFC7009-2.1 @fault:revocation-noop @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: Logout revokes the refresh token; a JWT access token lasts until it expires
     RFC 7009, 2.1: "the authorization server invalidates the token"; a
     revoked refresh token gets no new tokens. A JWT access token is validated
@@ -140,7 +140,7 @@ Feature: API access with the IdP's access tokens
     When the client calls the API at "/audio/recordings"
     Then the API refuses the call with 403 and "insufficient_scope"
 
-  @check:API-10 @MUST @spec:RFC8252-7.3 @spec:RFC8252-8.1 @fault:loopback-port-exact @fault:pkce-plain-only @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature
+  @check:API-10 @MUST @spec:RFC8252-7.3 @spec:RFC8252-8.1 @fault:loopback-port-exact @fault:pkce-plain-only @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: A native app logs in with PKCE through a loopback redirect on any port
     RFC 8252, 7.3: for loopback IP redirect URIs "The authorization server MUST
     allow any port to be specified at the time of the request"; 8.1: public
@@ -151,7 +151,7 @@ Feature: API access with the IdP's access tokens
     And the client exchanges the code
     Then the API accepts the access token at "/text/documents"
 
-  @check:API-11 @MUST @spec:RFC9068-2.1 @spec:RFC9068-2.2 @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature
+  @check:API-11 @MUST @spec:RFC9068-2.1 @spec:RFC9068-2.2 @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: JWT access tokens follow the RFC 9068 profile
     RFC 9068, 2.1: JWT access tokens "MUST include this media type in the typ
     header parameter" (at+jwt) and are signed; 2.2: iss, exp, aud, sub,

@@ -185,6 +185,10 @@ faults! {
         "JWT access tokens are addressed to the client_id instead of the resource server.";
     AccessTokenAudAll => "access-token-aud-all",
         "JWT access tokens are addressed to every resource server the IdP knows, not only the client's.";
+    AccessTokenWrongIss => "access-token-wrong-iss",
+        "JWT access tokens carry an iss that is not the issuer.";
+    AccessTokenNoClientId => "access-token-no-client-id",
+        "JWT access tokens lack the client_id claim RFC 9068 requires.";
     AccessTokenBadSignature => "access-token-bad-signature",
         "JWT access tokens are signed with a key other than the published rs256-1 key.";
     ScopeNotNarrowed => "scope-not-narrowed",
@@ -250,7 +254,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 79);
+        assert_eq!(Fault::ALL.len(), 81);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }

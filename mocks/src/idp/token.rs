@@ -121,7 +121,8 @@ fn access_ttl(app: &App, client: &Client) -> u64 {
 /// An RFC 9068 JWT access token for `token`.
 fn jwt_access_token(app: &App, client: &Client, token: &Token) -> String {
     let mut claims = Map::new();
-    claims.insert("iss".into(), app.issuer.clone().into());
+    let iss = if app.has(Fault::AccessTokenWrongIss) { format!("{}/other", app.issuer) } else { app.issuer.clone() };
+    claims.insert("iss".into(), iss.into());
     claims.insert("exp".into(), token.exp.into());
     let aud: Value = match &client.audience {
         Some(_) if app.has(Fault::AccessTokenAudAll) => {
@@ -135,7 +136,9 @@ fn jwt_access_token(app: &App, client: &Client, token: &Token) -> String {
     };
     claims.insert("aud".into(), aud);
     claims.insert("sub".into(), token.sub.clone().into());
-    claims.insert("client_id".into(), client.client_id.clone().into());
+    if !app.has(Fault::AccessTokenNoClientId) {
+        claims.insert("client_id".into(), client.client_id.clone().into());
+    }
     claims.insert("iat".into(), token.iat.into());
     claims.insert("jti".into(), super::util::random_token().into());
     claims.insert("auth_time".into(), token.auth_time.into());
