@@ -346,13 +346,9 @@ async fn load(args: &LoadArgs) -> u8 {
         Err(e) => return setup_error(e),
     };
     let scrubber = Scrubber::new();
-    let router = match Router::start().await {
-        Ok(r) => Arc::new(r),
-        Err(e) => return setup_error(format!("cannot start the external API router: {e}")),
-    };
-    let _directory = match targets::load_realm(&args.fixtures) {
-        Ok(realm) => realm_directory(&realm, &router).await,
-        Err(e) => return setup_error(e),
+    let (router, _directory) = match external_apis(&args.fixtures).await {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let opts = StartOptions { fixtures: args.fixtures.clone(), fault: None, external_auth_url: Some(router.url()) };
     println!("kensa: starting target {} ...", args.target);
@@ -413,6 +409,22 @@ fn run_blocking(args: RunArgs) -> u8 {
         Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
     };
     rt.block_on(run(args))
+}
+
+/// The run's external-API router, with a directory that knows the realm's
+/// users: targets that delegate every password check (LemonLDAP::NG with
+/// its REST backend) must find them there. Keep the directory alive for the
+/// whole run.
+async fn external_apis(fixtures: &Path) -> Result<(Arc<Router>, ExternalApi), u8> {
+    let router = match Router::start().await {
+        Ok(r) => Arc::new(r),
+        Err(e) => return Err(setup_error(format!("cannot start the external API router: {e}"))),
+    };
+    let directory = match targets::load_realm(fixtures) {
+        Ok(realm) => realm_directory(&realm, &router).await,
+        Err(e) => return Err(setup_error(e)),
+    };
+    Ok((router, directory))
 }
 
 /// An external password API (LemonLDAP::NG REST contract) that knows the
@@ -753,16 +765,9 @@ async fn run(args: RunArgs) -> u8 {
     }
 
     let scrubber = Scrubber::new();
-    let router = match Router::start().await {
-        Ok(r) => Arc::new(r),
-        Err(e) => return setup_error(format!("cannot start the external API router: {e}")),
-    };
-    // Targets that delegate every password check (LemonLDAP::NG with its
-    // REST backend) must find the realm's users there too: a directory
-    // speaking that contract knows them, for the whole run.
-    let _directory = match targets::load_realm(&args.fixtures) {
-        Ok(realm) => realm_directory(&realm, &router).await,
-        Err(e) => return setup_error(e),
+    let (router, _directory) = match external_apis(&args.fixtures).await {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     // The resource API gateway's rules, for the api-access checks.
     let rules_path = args.fixtures.join("api").join("routes.toml");
