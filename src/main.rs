@@ -802,7 +802,7 @@ async fn run(args: RunArgs) -> u8 {
                 if summary.error.is_some() {
                     blocking_skips += 1;
                 }
-                junit_parts.push((name.clone(), junit));
+                junit_parts.push((name.clone(), report::junit_with_notes(&junit, &summary.checks)));
                 json_parts.push((name.clone(), json));
                 summaries.push(*summary);
             }

@@ -767,6 +767,39 @@ impl Verdict {
     }
 }
 
+/// Adds each check's notes to its test case's `system-out` in a JUnit
+/// document written by cucumber (whose test cases are named
+/// `Scenario: TITLE: FEATURE:LINE:COL`), so that CI shows them too.
+#[must_use]
+pub fn junit_with_notes(junit: &[u8], checks: &[CheckResult]) -> Vec<u8> {
+    let mut text = String::from_utf8_lossy(junit).into_owned();
+    for check in checks.iter().filter(|c| !c.notes.is_empty()) {
+        // The feature path in the name may be relative, the check's absolute.
+        let needle = format!("<testcase name=\"Scenario: {}: ", xml_attr(&check.title));
+        let feature = xml_attr(&check.feature);
+        let same_feature = |at: usize| {
+            let rest = &text[at + needle.len()..];
+            let name = rest.split('"').next().unwrap_or("");
+            let path = name.rsplitn(3, ':').nth(2).unwrap_or("");
+            !path.is_empty() && (feature.ends_with(path) || path.ends_with(feature.as_str()))
+        };
+        let Some(start) = text.match_indices(&needle).map(|(i, _)| i).find(|&i| same_feature(i)) else { continue };
+        let Some(end) = text[start..].find("</testcase>").map(|i| start + i) else { continue };
+        // CDATA cannot hold "]]>"; notes never need it.
+        let lines: String = check.notes.iter().map(|n| format!("note: {}\n", n.replace("]]>", "]] >"))).collect();
+        match text[start..end].rfind("]]></system-out>") {
+            Some(i) => text.insert_str(start + i, &lines),
+            None => text.insert_str(end, &format!("<system-out><![CDATA[{lines}]]></system-out>")),
+        }
+    }
+    text.into_bytes()
+}
+
+/// Escapes text as quick-xml does in attribute values.
+fn xml_attr(s: &str) -> String {
+    xml_escape(s).replace('\'', "&apos;")
+}
+
 /// Merges several targets' JUnit documents into one, naming each suite
 /// after its target.
 #[must_use]
@@ -814,6 +847,41 @@ fn xml_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_reach_the_junit_test_case() {
+        let mut check = CheckResult::skipped(
+            &crate::checks::Check {
+                id: "API-07".into(),
+                title: "It's a \"case\"".into(),
+                level: crate::checks::Level::Must,
+                specs: vec![],
+                faults: vec![],
+                sentence: None,
+                feature: "A".into(),
+                path: "/work/kensa/features/a.feature".into(),
+                line: 3,
+                tags: vec![],
+            },
+            "",
+        );
+        check.notes = vec!["outlived ]]> the logout".into()];
+        let junit = "<testsuites><testcase name=\"Scenario: It&apos;s a &quot;case&quot;: features/a.feature:3:3\" \
+                     time=\"1\"><system-out><![CDATA[steps\n]]></system-out></testcase>\
+                     <testcase name=\"Scenario: other: features/a.feature:9:3\"></testcase></testsuites>";
+        let out = String::from_utf8(junit_with_notes(junit.as_bytes(), &[check.clone()])).unwrap();
+        assert!(
+            out.contains("<![CDATA[steps\nnote: outlived ]] > the logout\n]]></system-out></testcase><testcase"),
+            "{out}"
+        );
+        // A test case without system-out gets one.
+        let bare = junit.replace("<system-out><![CDATA[steps\n]]></system-out>", "");
+        let out = String::from_utf8(junit_with_notes(bare.as_bytes(), &[check])).unwrap();
+        assert!(
+            out.contains("time=\"1\"><system-out><![CDATA[note: outlived ]] > the logout\n]]></system-out></testcase>"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn expected_file_parses_and_rejects_duplicates() {
