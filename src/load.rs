@@ -334,9 +334,18 @@ fn short(e: &reqwest::Error) -> &'static str {
     }
 }
 
+/// A task that is aborted when dropped, on every way out of a function.
+struct Ticker(tokio::task::JoinHandle<()>);
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Prints a progress line every two seconds until `done` reaches `total`.
-fn progress(what: &'static str, done: Arc<AtomicUsize>, total: usize) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+fn progress(what: &'static str, done: Arc<AtomicUsize>, total: usize) -> Ticker {
+    Ticker(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         tick.tick().await;
         loop {
@@ -347,7 +356,7 @@ fn progress(what: &'static str, done: Arc<AtomicUsize>, total: usize) -> tokio::
             }
             println!("kensa: load: {n}/{total} {what}");
         }
-    })
+    }))
 }
 
 /// Runs the plan against a started target.
@@ -365,6 +374,10 @@ pub async fn run(
         bail!("load mode runs only against targets on this machine; the issuer {} is not on loopback", target.issuer);
     }
     let client = target.client(&plan.role).map_err(|e| anyhow!(e))?.clone();
+    if !plan.path.starts_with('/') || rules.route(&plan.path).is_none() {
+        let prefixes: Vec<&str> = rules.routes.iter().map(|r| r.prefix.as_str()).collect();
+        bail!("--path {:?} is under none of the API's routes ({})", plan.path, prefixes.join(", "));
+    }
     let http = HttpClient::new(scrubber.clone())?;
     let discovery = Discovery::fetch(&http, &target.issuer).await?;
     let introspection = match (discovery.str("introspection_endpoint"), target.realm.client_by_role("resource-server"))
@@ -372,7 +385,10 @@ pub async fn run(
         (Some(endpoint), Some(c)) => Some(kensa_mocks::api::Introspection {
             endpoint: endpoint.to_owned(),
             client_id: c.client_id.clone(),
-            client_secret: c.client_secret.clone().unwrap_or_default(),
+            client_secret: c
+                .client_secret
+                .clone()
+                .ok_or_else(|| anyhow!("the realm's resource-server client has no client_secret"))?,
         }),
         _ => None,
     };
@@ -410,15 +426,9 @@ pub async fn run(
     let mut sessions = Vec::with_capacity(plan.clients);
     while let Some(joined) = logins.join_next().await {
         let session = joined.map_err(|e| anyhow!("a login task failed: {e}"))?;
-        match session {
-            Ok(s) => sessions.push(s),
-            Err(e) => {
-                ticker.abort();
-                return Err(e);
-            }
-        }
+        sessions.push(session?);
     }
-    ticker.abort();
+    drop(ticker);
     let login_secs = login_started.elapsed().as_secs_f64();
 
     // The measured phase: every client starts together.
@@ -466,7 +476,13 @@ pub async fn run(
     if plan.warmup > 0 {
         println!("kensa: load: warming up ({} unmeasured iteration(s) per client) ...", plan.warmup);
     }
-    barrier.wait().await;
+    // Every client task reaches the barrier unless it died during its
+    // warm-up; each warm-up request is bounded by the client's timeout.
+    let warmup_bound = Duration::from_secs(60) * u32::try_from(plan.warmup + 1).unwrap_or(u32::MAX);
+    if tokio::time::timeout(warmup_bound, barrier.wait()).await.is_err() {
+        tasks.abort_all();
+        bail!("the warm-up did not finish within {} s", warmup_bound.as_secs());
+    }
     let started = Instant::now();
     println!("kensa: load: {} clients x {} refresh-and-call iterations ...", plan.clients, plan.iterations);
     let ticker = progress("calls done", Arc::clone(&done), total);
@@ -492,7 +508,7 @@ pub async fn run(
             }
         }
     }
-    ticker.abort();
+    drop(ticker);
     let wall = started.elapsed().as_secs_f64();
     let calls = whole_times.len();
     #[allow(clippy::cast_precision_loss)]

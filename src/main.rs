@@ -345,6 +345,14 @@ async fn load(args: &LoadArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return setup_error(e),
     };
+    if !args.path.starts_with('/') || rules.route(&args.path).is_none() {
+        let prefixes: Vec<&str> = rules.routes.iter().map(|r| r.prefix.as_str()).collect();
+        return setup_error(format!(
+            "--path {:?} is under none of the API's routes ({})",
+            args.path,
+            prefixes.join(", ")
+        ));
+    }
     let scrubber = Scrubber::new();
     let (router, _directory) = match external_apis(&args.fixtures).await {
         Ok(started) => started,

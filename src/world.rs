@@ -153,6 +153,8 @@ pub struct KensaWorld {
     pub gbizid: Vec<(String, String, serde_json::Value)>,
     /// This scenario's resource API gateway and the calls made to it.
     pub resource: Option<ApiScenario>,
+    /// When the last successful token response arrived.
+    pub tokens_at: Option<std::time::Instant>,
     /// Facts a passing check reports without failing (a SHOULD the target
     /// meets late, a token that outlives a logout): shown in every report.
     pub notes: Vec<String>,
@@ -249,6 +251,7 @@ impl KensaWorld {
             userinfo: None,
             gbizid: Vec::new(),
             resource: None,
+            tokens_at: None,
             notes: Vec::new(),
         })
     }
@@ -471,6 +474,7 @@ impl KensaWorld {
             && let Ok(set) = TokenSet::from_json(json, self.http.scrubber())
         {
             self.tokens.push(set);
+            self.tokens_at = Some(std::time::Instant::now());
         }
         self.last = Some(resp);
         self.last.as_ref().ok_or_else(|| anyhow!("no response"))

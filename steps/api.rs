@@ -152,8 +152,7 @@ async fn refused_for_audience(w: &mut KensaWorld) -> StepResult {
 }
 
 /// Seconds until the latest access token expires: its `exp` when it is a
-/// JWT, otherwise `expires_in` (counted from the token response, which
-/// came moments ago).
+/// JWT, otherwise `expires_in` counted from the token response.
 fn access_token_left(w: &KensaWorld) -> anyhow::Result<i64> {
     let set = w.tokens()?;
     if let Ok(jwt) = Jwt::parse_secret(&set.access_token)
@@ -161,7 +160,26 @@ fn access_token_left(w: &KensaWorld) -> anyhow::Result<i64> {
     {
         return Ok(exp - now_secs());
     }
-    set.expires_in.ok_or_else(|| anyhow!("the token response has no expires_in and the access token is not a JWT"))
+    let lifetime = set
+        .expires_in
+        .ok_or_else(|| anyhow!("the token response has no expires_in and the access token is not a JWT"))?;
+    let elapsed = w.tokens_at.map_or(0, |t| i64::try_from(t.elapsed().as_secs()).unwrap_or(i64::MAX));
+    Ok(lifetime.saturating_sub(elapsed))
+}
+
+/// A refusal after logout proves the logout only while the token would
+/// otherwise still be valid.
+fn refusal_proves_revocation(w: &KensaWorld, call: &ApiCall) -> Result<(), kensa::world::Failure> {
+    if call.challenge_param("error").as_deref() != Some("invalid_token") {
+        fail!("after the logout the access token should get 401 invalid_token, but {}", describe(call));
+    }
+    if access_token_left(w)? <= 0 {
+        fail!(
+            "inconclusive: the access token had expired anyway when the API refused it, so the refusal says nothing \
+             about the logout; the client's access tokens must outlive the few requests between login and this call"
+        );
+    }
+    Ok(())
 }
 
 async fn wait_secs(what: &str, secs: i64) -> anyhow::Result<()> {
@@ -304,7 +322,7 @@ async fn refused_at_once(w: &mut KensaWorld, path: String) -> StepResult {
             describe(&call)
         );
     }
-    Ok(())
+    refusal_proves_revocation(w, &call)
 }
 
 #[then(
@@ -314,6 +332,7 @@ async fn refused_at_expiry(w: &mut KensaWorld, path: String) -> StepResult {
     let token = latest_access_token(w)?;
     let now = call(w, &path, &token).await?;
     if now.status == 401 {
+        refusal_proves_revocation(w, &now)?;
         w.notes.push("the access token was refused at once after the logout".into());
         return Ok(());
     }
@@ -390,7 +409,17 @@ async fn rfc9068(w: &mut KensaWorld, audience: String) -> StepResult {
         problems.push(format!("aud {:?} does not name {audience} (RFC 9068 3)", jwt.claims.get("aud")));
     }
     let jwks = w.jwks().await?.clone();
-    let asymmetric = [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::ES256];
+    let asymmetric = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
     if let Err(e) = jwt.verify_signature(&jwks, &asymmetric) {
         problems.push(format!("the signature does not verify with the issuer's JWKS (RFC 9068 4): {e}"));
     }

@@ -54,6 +54,9 @@ fn bad_load_arguments_are_refused() {
     let out = kensa(&["load", "--clients", "0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("between 1 and 5000"));
+    let out = kensa(&["load", "--path", "text/documents"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("under none of the API's routes"));
     let out = kensa(&["load", "--clients", "2", "--client", "no-such-role", "--report-dir", "/tmp/kensa-load-bad"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-role"), "{}", String::from_utf8_lossy(&out.stderr));

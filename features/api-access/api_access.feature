@@ -134,7 +134,8 @@ Feature: API access with the IdP's access tokens
     Given the api-opaque client
     When the user logs in with the scope "openid offline_access text_apis audio_apis"
     And the client exchanges the code
-    And the client refreshes the tokens asking for the scope "openid offline_access text_apis"
+    Then the API accepts the access token at "/text/documents, /audio/recordings"
+    When the client refreshes the tokens asking for the scope "openid offline_access text_apis"
     Then the token response is successful
     And the API accepts the access token at "/text/documents"
     When the client calls the API at "/audio/recordings"

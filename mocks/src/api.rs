@@ -277,8 +277,17 @@ enum Refusal {
 
 /// Quotes a value for an auth-param (RFC 7235 2.1 quoted-string).
 fn quoted(value: &str) -> String {
-    let cleaned: String =
-        value.chars().filter(|c| !c.is_control()).map(|c| if c == '"' || c == '\\' { '\'' } else { c }).collect();
+    // RFC 6750 3: error_description "MUST NOT include characters outside the
+    // set %x20-21 / %x23-5B / %x5D-7E"; anything else becomes '?', so the
+    // header is always valid and always sent.
+    let cleaned: String = value
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect();
     format!("\"{cleaned}\"")
 }
 
@@ -364,7 +373,10 @@ async fn serve(State(gateway): State<Arc<Gateway>>, uri: Uri, headers: HeaderMap
 async fn handle(gateway: &Gateway, uri: &Uri, headers: &HeaderMap) -> Result<Value, Refusal> {
     let route = gateway.config.rules.route(uri.path()).ok_or(Refusal::NotFound)?;
     let token = bearer(headers)?;
-    let grant = if token.split('.').count() == 3 {
+    // A JWT is three dot-separated parts with a readable header; anything
+    // else (an opaque token may contain dots too) is introspected.
+    let looks_like_jwt = token.split('.').count() == 3 && jsonwebtoken::decode_header(&token).is_ok();
+    let grant = if looks_like_jwt || gateway.config.introspection.is_none() {
         gateway.validate_jwt(&token).await?
     } else {
         gateway.introspect(&token).await?
@@ -440,25 +452,38 @@ impl Gateway {
     /// The issuer's JWKS; fetched again (at most every [`JWKS_REFRESH`])
     /// when `kid` is not in the cached set.
     async fn key_set(&self, kid: &str) -> Result<JwkSet, Refusal> {
-        let cached = || {
+        if self.config.jwks_uri.is_none() {
+            return Err(Refusal::InvalidToken("this gateway accepts no JWT access tokens".into()));
+        }
+        // The cached set when it has `kid`, or when the last fetch (failed
+        // or not) was too recent to try again.
+        let cached = || -> Option<Result<JwkSet, Refusal>> {
             let guard = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
-            match &*guard {
-                (Some(set), fetched)
-                    if set.find(kid).is_some() || fetched.is_some_and(|t| t.elapsed() < JWKS_REFRESH) =>
-                {
-                    Some(set.clone())
-                }
+            let (set, attempted) = &*guard;
+            let recent = attempted.is_some_and(|t| t.elapsed() < JWKS_REFRESH);
+            match set {
+                Some(set) if recent || set.find(kid).is_some() => Some(Ok(set.clone())),
+                None if recent => Some(Err(Refusal::Upstream("the issuer's JWKS could not be fetched".into()))),
                 _ => None,
             }
         };
-        if let Some(set) = cached() {
-            return Ok(set);
+        if let Some(answer) = cached() {
+            return answer;
         }
         let _fetching = self.jwks_fetch.lock().await;
         // Another request may have fetched it meanwhile.
-        if let Some(set) = cached() {
-            return Ok(set);
+        if let Some(answer) = cached() {
+            return answer;
         }
+        let fetched = self.fetch_jwks().await;
+        let mut guard = self.jwks.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.1 = Some(Instant::now());
+        let set = fetched?;
+        guard.0 = Some(set.clone());
+        Ok(set)
+    }
+
+    async fn fetch_jwks(&self) -> Result<JwkSet, Refusal> {
         let uri = self
             .config
             .jwks_uri
@@ -473,9 +498,7 @@ impl Gateway {
         // Keys this library cannot read (other kty, private members) are skipped.
         let keys = value.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
         let usable: Vec<_> = keys.into_iter().filter_map(|k| serde_json::from_value(k).ok()).collect();
-        let set = JwkSet { keys: usable };
-        *self.jwks.lock().unwrap_or_else(PoisonError::into_inner) = (Some(set.clone()), Some(Instant::now()));
-        Ok(set)
+        Ok(JwkSet { keys: usable })
     }
 
     async fn validate_jwt(&self, token: &str) -> Result<Grant, Refusal> {
@@ -565,6 +588,15 @@ impl Gateway {
         }
         if value.get("exp").and_then(Value::as_u64).is_some_and(|exp| now() >= exp) {
             return Err(Refusal::InvalidToken("the access token has expired".into()));
+        }
+        // RFC 7662 2.2 token_type: an access token's type (RFC 6749 7.1).
+        // Introspection also answers for refresh tokens, which must not
+        // open the API; an answer that names another type is refused.
+        if let Some(kind) = value.get("token_type").and_then(Value::as_str)
+            && !kind.eq_ignore_ascii_case("bearer")
+            && !kind.eq_ignore_ascii_case("dpop")
+        {
+            return Err(Refusal::InvalidToken(format!("the token is a {kind}, not an access token")));
         }
         let audience = &self.config.rules.audience;
         if value.get("aud").is_some() && !audience_contains(value.get("aud"), audience) {

@@ -112,8 +112,12 @@ async fn each_jwt_rule_refuses_the_token_that_breaks_it() {
     let base = s.claims("text_apis");
     s.refused(&s.keys.sign_typed(Signer::Rs256, "JWT", &base), "not at+jwt").await;
     s.refused(&s.keys.sign_typed(Signer::RogueRs256, "at+jwt", &base), "signature").await;
-    s.refused(&s.keys.sign_typed(Signer::Hs256PublicKey, "at+jwt", &base), "").await;
-    s.refused(&s.keys.sign(Signer::Unsigned, &base), "").await;
+    s.refused(&s.keys.sign_typed(Signer::Hs256PublicKey, "at+jwt", &base), "symmetric").await;
+    // alg none is not an algorithm the JWT library knows: not a readable
+    // JWT, so it goes to introspection, whose mock knows no such token.
+    let unsigned = s.keys.sign(Signer::Unsigned, &base);
+    let (status, _, _) = s.get("/text/doc", Some(&unsigned)).await;
+    assert_ne!(status, 200);
     let with = |k: &str, v: Value| {
         let mut c = base.clone();
         c.insert(k.into(), v);
@@ -134,7 +138,8 @@ async fn each_jwt_rule_refuses_the_token_that_breaks_it() {
     }
     s.refused(&without("sub"), "sub").await;
     s.refused(&without("aud"), "no aud").await;
-    s.refused("a.b.c", "malformed").await;
+    // Three dot-separated parts without a JWT header go to introspection.
+    assert_eq!(s.get("/text/doc", Some("a.b.c")).await.0, 503);
     // An array audience that includes the gateway is fine.
     let ok = with("aud", json!(["https://other-api.kensa.test", AUD]));
     assert_eq!(s.get("/text/doc", Some(&ok)).await.0, 200);
@@ -212,8 +217,14 @@ async fn opaque_tokens_are_introspected_with_the_gateways_credentials() {
     let (status, _, body) = s.get("/text/doc", Some("opaque-token-1")).await;
     assert_eq!(status, 503);
     assert!(body["error_description"].as_str().unwrap().contains("larger than"), "{body}");
-    // Wrong credentials never match the mock: the gateway would be refused.
+    // A token the mock does not expect gets no answer from it (404): the
+    // gateway cannot ask the IdP, and says so with 503.
     assert_eq!(s.get("/text/doc", Some("another-token")).await.0, 503);
+    // A refresh token is introspected active too, but is no access token.
+    introspection_says(&s, active(json!({ "token_type": "refresh_token" }))).await;
+    s.refused("opaque-token-1", "not an access token").await;
+    introspection_says(&s, active(json!({ "token_type": "Bearer" }))).await;
+    assert_eq!(s.get("/text/doc", Some("opaque-token-1")).await.0, 200);
 }
 
 #[test]
@@ -223,5 +234,21 @@ fn rules_files_are_checked() {
         Rules::parse("audience = \"a\"\nrealm = \"r\"\n[[routes]]\nprefix = \"text\"\nscopes = [\"s\"]\n", "x.toml")
             .unwrap_err();
     assert!(err.to_string().contains("prefix starting with /"), "{err}");
-    assert!(Rules::parse("audience = \"a\"\nrealm = \"r\"\nbogus = 1\nroutes = []\n", "x.toml").is_err());
+    let err = Rules::parse(
+        "audience = \"a\"\nrealm = \"r\"\nbogus = 1\n[[routes]]\nprefix = \"/t/\"\nscopes = [\"s\"]\n",
+        "x.toml",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bogus"), "{err}");
+}
+
+#[tokio::test]
+async fn the_challenge_is_sent_whatever_the_token_says() {
+    let s = setup().await;
+    let mut claims = s.claims("text_apis");
+    claims.insert("iss".into(), json!("https://é.example\n\"x\""));
+    let (status, challenge, _) = s.get("/text/doc", Some(&s.jwt(&claims))).await;
+    assert_eq!(status, 401);
+    assert!(challenge.starts_with("Bearer realm=\"kensa-api\", error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.chars().all(|c| (' '..='~').contains(&c)), "{challenge}");
 }

@@ -149,8 +149,8 @@ impl Keys {
         self.sign_typed(signer, "JWT", claims)
     }
 
-    /// Produces a compact JWS over `claims` with header `typ` (RS256 and
-    /// ES256 signers; the others always say `JWT`).
+    /// Produces a compact JWS over `claims` with header `typ` (an unsigned
+    /// token always says `JWT`).
     pub(crate) fn sign_typed(&self, signer: Signer, typ: &str, claims: &Map<String, Value>) -> String {
         let (alg, kid, key) = match signer {
             Signer::Rs256 => (Algorithm::RS256, RS256_KID, &self.rs256),
@@ -159,7 +159,7 @@ impl Keys {
             Signer::RogueRs256 => (Algorithm::RS256, RS256_KID, &self.rogue_rs256),
             Signer::Hs256PublicKey => {
                 let key = EncodingKey::from_secret(self.rsa_public_pem.as_bytes());
-                return encode(Algorithm::HS256, RS256_KID, claims, &key);
+                return encode_typed(Algorithm::HS256, RS256_KID, typ, claims, &key);
             }
             Signer::Unsigned => {
                 let header = json!({ "alg": "none", "typ": "JWT" });
@@ -172,10 +172,6 @@ impl Keys {
         };
         encode_typed(alg, kid, typ, claims, key)
     }
-}
-
-fn encode(alg: Algorithm, kid: &str, claims: &Map<String, Value>, key: &EncodingKey) -> String {
-    encode_typed(alg, kid, "JWT", claims, key)
 }
 
 fn encode_typed(alg: Algorithm, kid: &str, typ: &str, claims: &Map<String, Value>, key: &EncodingKey) -> String {
