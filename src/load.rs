@@ -380,25 +380,8 @@ pub async fn run(
     }
     let http = HttpClient::new(scrubber.clone())?;
     let discovery = Discovery::fetch(&http, &target.issuer).await?;
-    let introspection = match (discovery.str("introspection_endpoint"), target.realm.client_by_role("resource-server"))
-    {
-        (Some(endpoint), Some(c)) => Some(kensa_mocks::api::Introspection {
-            endpoint: endpoint.to_owned(),
-            client_id: c.client_id.clone(),
-            client_secret: c
-                .client_secret
-                .clone()
-                .ok_or_else(|| anyhow!("the realm's resource-server client has no client_secret"))?,
-        }),
-        _ => None,
-    };
-    let gateway = kensa_mocks::api::ResourceApi::start(kensa_mocks::api::ApiConfig {
-        rules,
-        issuer: target.issuer.clone(),
-        jwks_uri: discovery.str("jwks_uri").map(str::to_owned),
-        introspection,
-    })
-    .await?;
+    let gateway =
+        kensa_mocks::api::ResourceApi::start(crate::world::gateway_config(&target, &discovery, rules)?).await?;
 
     // Sign every client in, a few at a time; not measured.
     println!("kensa: load: signing in {} clients ({}) ...", plan.clients, client.client_id);

@@ -172,6 +172,37 @@ pub struct ApiScenario {
     pub refreshes: Vec<(u16, Option<String>)>,
 }
 
+/// The resource API gateway for `target`: `rules`, the issuer's JWKS, and
+/// introspection with the realm's `resource-server` client when the IdP
+/// advertises an introspection endpoint.
+///
+/// # Errors
+/// When the `resource-server` client has no secret.
+pub fn gateway_config(
+    target: &TargetInfo,
+    discovery: &Discovery,
+    rules: kensa_mocks::api::Rules,
+) -> anyhow::Result<kensa_mocks::api::ApiConfig> {
+    let introspection = match (discovery.str("introspection_endpoint"), target.realm.client_by_role("resource-server"))
+    {
+        (Some(endpoint), Some(client)) => Some(kensa_mocks::api::Introspection {
+            endpoint: endpoint.to_owned(),
+            client_id: client.client_id.clone(),
+            client_secret: client
+                .client_secret
+                .clone()
+                .ok_or_else(|| anyhow!("the realm's resource-server client has no client_secret"))?,
+        }),
+        _ => None,
+    };
+    Ok(kensa_mocks::api::ApiConfig {
+        rules,
+        issuer: target.issuer.clone(),
+        jwks_uri: discovery.str("jwks_uri").map(str::to_owned),
+        introspection,
+    })
+}
+
 /// One call to the resource API.
 #[derive(Debug, Clone)]
 pub struct ApiCall {

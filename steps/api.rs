@@ -12,7 +12,7 @@ use kensa::oidc::jwt::Jwt;
 use kensa::oidc::now_secs;
 use kensa::secret::Secret;
 use kensa::world::{ApiCall, ApiScenario, KensaWorld, StepResult};
-use kensa_mocks::api::{ApiConfig, Introspection, ResourceApi};
+use kensa_mocks::api::ResourceApi;
 
 use super::token::{Exchange, exchange, refresh, revoke};
 
@@ -33,20 +33,7 @@ async fn start_gateway(w: &mut KensaWorld) -> anyhow::Result<()> {
         .cloned()
         .ok_or_else(|| anyhow!("the fixtures have no api/routes.toml: the resource API gateway has no rules"))?;
     let discovery = w.discovery().await?.clone();
-    let jwks_uri = discovery.str("jwks_uri").map(str::to_owned);
-    let introspection =
-        match (discovery.str("introspection_endpoint"), w.ctx.target.realm.client_by_role("resource-server")) {
-            (Some(endpoint), Some(client)) => Some(Introspection {
-                endpoint: endpoint.to_owned(),
-                client_id: client.client_id.clone(),
-                client_secret: client
-                    .client_secret
-                    .clone()
-                    .ok_or_else(|| anyhow!("the resource-server client has no client_secret"))?,
-            }),
-            _ => None,
-        };
-    let config = ApiConfig { rules, issuer: w.issuer().to_owned(), jwks_uri, introspection };
+    let config = kensa::world::gateway_config(&w.ctx.target, &discovery, rules)?;
     let gateway = ResourceApi::start(config).await?;
     w.resource = Some(ApiScenario { gateway, calls: Vec::new(), refreshes: Vec::new() });
     Ok(())

@@ -374,32 +374,20 @@ impl Realm {
             if client.redirect_uris.is_empty() {
                 return Err(RealmError::NoRedirectUri { file, client_id: client.client_id.clone() });
             }
-            if let Some(format) = client.access_token_format.as_deref()
-                && format != "jwt"
-                && format != "opaque"
-            {
-                return Err(RealmError::Invalid {
-                    file,
-                    client_id: client.client_id.clone(),
-                    reason: format!("access_token_format \"{format}\" is not jwt or opaque"),
-                });
-            }
-            if let Some(kind) = client.application_type.as_deref()
-                && kind != "native"
-                && kind != "web"
-            {
-                return Err(RealmError::Invalid {
-                    file,
-                    client_id: client.client_id.clone(),
-                    reason: format!("application_type \"{kind}\" is not native or web"),
-                });
-            }
+            let settings = [
+                ("access_token_format", client.access_token_format.as_deref(), &["jwt", "opaque"]),
+                ("application_type", client.application_type.as_deref(), &["native", "web"]),
+            ];
+            let mut reason = settings.iter().find_map(|(name, value, allowed)| {
+                value
+                    .filter(|v| !allowed.contains(v))
+                    .map(|v| format!("{name} \"{v}\" is not {}", allowed.join(" or ")))
+            });
             if client.access_token_lifetime == Some(0) || client.refresh_token_lifetime == Some(0) {
-                return Err(RealmError::Invalid {
-                    file,
-                    client_id: client.client_id.clone(),
-                    reason: "token lifetimes must be at least 1 second".into(),
-                });
+                reason = reason.or_else(|| Some("token lifetimes must be at least 1 second".into()));
+            }
+            if let Some(reason) = reason {
+                return Err(RealmError::Invalid { file, client_id: client.client_id.clone(), reason });
             }
             if !SIGNING_ALGS.contains(&client.id_token_signed_response_alg.as_str()) {
                 return Err(RealmError::UnsupportedAlg {
@@ -493,6 +481,15 @@ mod tests {
                      [[users]]\nusername = \"u\"\npassword = \"q\"\nsub = \"2\"\n";
         assert!(matches!(Realm::from_toml(users), Err(RealmError::DuplicateUsername { .. })));
         assert!(matches!(Realm::from_toml("clients = 3"), Err(RealmError::Parse { .. })));
+        let api = |extra: &str| {
+            let client = client_toml("a", "none", None, "[\"https://a.test/cb\"]");
+            Realm::from_toml(&format!("{head}{client}{extra}\n")).map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert_eq!(api("access_token_format = \"jwt\"\napplication_type = \"native\""), Ok(()));
+        let err = api("access_token_format = \"paseto\"").unwrap_err();
+        assert!(err.ends_with("client \"a\": access_token_format \"paseto\" is not jwt or opaque"), "{err}");
+        assert!(api("application_type = \"desktop\"").unwrap_err().contains("is not native or web"));
+        assert!(api("refresh_token_lifetime = 0").unwrap_err().contains("at least 1 second"));
     }
 
     #[test]
