@@ -214,10 +214,9 @@ async fn sign_in_with(
         req.pkce = None;
     }
     let endpoint = discovery.endpoint("authorization_endpoint")?;
-    let profile: login::Profile = target.login_profile.parse().map_err(|e: String| anyhow!(e))?;
     let stop = |u: &Url| req.is_redirect_target(u);
     let outcome =
-        login::drive(&http, Request::get(req.to_url(&endpoint)), &creds, profile, Tamper::None, &stop).await?;
+        login::drive(&http, Request::get(req.to_url(&endpoint)), &creds, &target.login, Tamper::None, &stop).await?;
     let Outcome::Redirected(url) = outcome else { bail!("the login ended on a page, not at the redirect URI") };
     let callback = Callback::parse(&url, scrubber);
     let code = callback.code.clone().ok_or_else(|| anyhow!("no code: {}", callback.error_text()))?;
@@ -415,7 +414,7 @@ pub async fn run(
     let login_secs = login_started.elapsed().as_secs_f64();
 
     // The measured phase: every client starts together.
-    let pool = reqwest::Client::builder()
+    let pool = kensa_mocks::client_builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(plan.clients)
         .redirect(reqwest::redirect::Policy::none())

@@ -203,7 +203,7 @@ impl ResourceApi {
     pub async fn start(config: ApiConfig) -> Result<ResourceApi, ApiError> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(ApiError::Bind)?;
         let addr = listener.local_addr().map_err(ApiError::Bind)?;
-        let http = reqwest::Client::builder()
+        let http = crate::client_builder()
             .timeout(UPSTREAM_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()

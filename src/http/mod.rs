@@ -315,6 +315,53 @@ impl Exchange {
     }
 }
 
+/// How a target is reached: timeouts and extra trust anchors (a remote
+/// profile's `[timeouts]` and `[tls]`).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Timeout of one request, connection included.
+    pub timeout: Duration,
+    /// Timeout of establishing a connection.
+    pub connect_timeout: Duration,
+    /// Certificates trusted besides the operating system's trust store.
+    pub extra_roots: Vec<reqwest::Certificate>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { timeout: DEFAULT_TIMEOUT, connect_timeout: Duration::from_secs(5), extra_roots: Vec::new() }
+    }
+}
+
+impl Settings {
+    /// Reads a PEM bundle of trust anchors into `extra_roots`.
+    ///
+    /// # Errors
+    /// When the file cannot be read or holds no PEM certificate.
+    pub fn add_ca_file(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{}: not a PEM certificate bundle: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{}: no PEM certificate in it", path.display()));
+        }
+        self.extra_roots.extend(certs);
+        Ok(())
+    }
+
+    fn builder(&self) -> reqwest::ClientBuilder {
+        let mut b = kensa_mocks::client_builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout.min(self.timeout))
+            .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")));
+        for cert in &self.extra_roots {
+            b = b.add_root_certificate(cert.clone());
+        }
+        b
+    }
+}
+
 /// The per-scenario HTTP client.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -323,6 +370,7 @@ pub struct HttpClient {
     scrubber: Scrubber,
     max_body: usize,
     timeout: Duration,
+    settings: Arc<Settings>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -400,15 +448,18 @@ impl HttpClient {
     /// # Errors
     /// When the underlying client cannot be built.
     pub fn with_limits(scrubber: Scrubber, timeout: Duration, max_body: usize) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(HttpError::Client)?;
-        Ok(Self { client, exchanges: Arc::default(), scrubber, max_body, timeout })
+        Self::with_settings(scrubber, Settings { timeout, ..Settings::default() }, max_body)
+    }
+
+    /// A client for a target reached with `settings` (timeouts, trust
+    /// anchors).
+    ///
+    /// # Errors
+    /// When the underlying client cannot be built.
+    pub fn with_settings(scrubber: Scrubber, settings: Settings, max_body: usize) -> Result<Self, HttpError> {
+        let client = settings.builder().cookie_store(true).build().map_err(HttpError::Client)?;
+        let timeout = settings.timeout;
+        Ok(Self { client, exchanges: Arc::default(), scrubber, max_body, timeout, settings: Arc::new(settings) })
     }
 
     /// A client for the relying party's back channel (token, userinfo,
@@ -419,14 +470,14 @@ impl HttpClient {
     /// # Errors
     /// When the underlying client cannot be built.
     pub fn back_channel(&self) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("kensa/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(HttpError::Client)?;
-        Ok(Self { client, exchanges: Arc::clone(&self.exchanges), scrubber: self.scrubber.clone(), ..*self })
+        let client = self.settings.builder().build().map_err(HttpError::Client)?;
+        Ok(Self {
+            client,
+            exchanges: Arc::clone(&self.exchanges),
+            scrubber: self.scrubber.clone(),
+            settings: Arc::clone(&self.settings),
+            ..*self
+        })
     }
 
     /// A new browser: an empty cookie jar, the same recorder, scrubber and
@@ -435,7 +486,7 @@ impl HttpClient {
     /// # Errors
     /// When the underlying client cannot be built.
     pub fn fresh_session(&self) -> Result<Self, HttpError> {
-        let fresh = Self::with_limits(self.scrubber.clone(), self.timeout, self.max_body)?;
+        let fresh = Self::with_settings(self.scrubber.clone(), (*self.settings).clone(), self.max_body)?;
         Ok(Self { exchanges: Arc::clone(&self.exchanges), ..fresh })
     }
 

@@ -46,7 +46,7 @@ async fn setup() -> Setup {
     })
     .await
     .unwrap();
-    Setup { _idp: idp, api, introspection, issuer, keys: keys(), http: reqwest::Client::new() }
+    Setup { _idp: idp, api, introspection, issuer, keys: keys(), http: crate::client_builder().build().unwrap() }
 }
 
 impl Setup {

@@ -319,7 +319,7 @@ mod tests {
         let u = user();
         api.accept(&u, Some(1)).await;
         router.route(&u.username, &api.uri());
-        let http = reqwest::Client::new();
+        let http = crate::client_builder().build().unwrap();
         let url = format!("{}/auth/password", router.url());
 
         // Not yet called: the expectation of one call is not met.

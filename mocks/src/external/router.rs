@@ -86,7 +86,7 @@ impl Router {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let routes: Routes = Arc::default();
-        let client = reqwest::Client::builder()
+        let client = crate::client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(std::io::Error::other)?;

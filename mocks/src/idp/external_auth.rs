@@ -282,7 +282,7 @@ impl Caller<'_> {
 
 /// The HTTP client for the external API: no redirects, no proxy.
 pub(crate) fn http_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build()
+    crate::client_builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build()
 }
 
 #[cfg(test)]

@@ -95,6 +95,8 @@ pub struct IdpConfig {
     /// The external API that checks the passwords of usernames the realm
     /// does not know (default none: such usernames cannot sign in).
     pub external: Option<ExternalAuth>,
+    /// The loopback port to serve on (default 0: one the OS picks).
+    pub port: u16,
 }
 
 impl IdpConfig {
@@ -108,6 +110,7 @@ impl IdpConfig {
             id_token_ttl: Duration::from_secs(300),
             refresh_token_ttl: Duration::from_secs(3600),
             external: None,
+            port: 0,
         }
     }
 
@@ -180,10 +183,10 @@ pub struct RunningIdp {
 }
 
 impl RunningIdp {
-    /// Binds `127.0.0.1:0` and serves the provider on the current tokio
-    /// runtime.
+    /// Binds `127.0.0.1` on the configured port (0: one the OS picks) and
+    /// serves the provider on the current tokio runtime.
     pub async fn start(config: IdpConfig) -> Result<RunningIdp, IdpError> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(IdpError::Bind)?;
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).await.map_err(IdpError::Bind)?;
         let addr = listener.local_addr().map_err(IdpError::Bind)?;
         let issuer = format!("http://{addr}");
         let http = match config.external {
