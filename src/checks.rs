@@ -136,6 +136,30 @@ pub struct Check {
     pub line: usize,
     /// Every tag in effect (feature and scenario tags).
     pub tags: Vec<String>,
+    /// What the target must have for the check to run: the powers of its
+    /// `@needs:` tags, and `client:ROLE` for every client role its steps
+    /// name ("the public client", "the other client exchanges ...").
+    pub needs: Vec<String>,
+}
+
+/// `client:ROLE` for each client role that steps name as "the ROLE client".
+fn client_needs<'a>(steps: impl Iterator<Item = &'a gherkin::Step>) -> Vec<String> {
+    let mut roles = Vec::new();
+    for step in steps {
+        let words: Vec<&str> = step.value.split_whitespace().collect();
+        for w in words.windows(3) {
+            let role = w[1];
+            let is_role =
+                !role.is_empty() && role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if w[0].eq_ignore_ascii_case("the") && w[2] == "client" && is_role {
+                let need = format!("client:{role}");
+                if !roles.contains(&need) {
+                    roles.push(need);
+                }
+            }
+        }
+    }
+    roles
 }
 
 /// All checks of a features directory.
@@ -161,7 +185,12 @@ fn feature_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CatalogueErro
     Ok(())
 }
 
-fn parse_check(path: &Path, feature: &gherkin::Feature, sc: &gherkin::Scenario) -> Result<Check, CatalogueError> {
+fn parse_check(
+    path: &Path,
+    feature: &gherkin::Feature,
+    rule: Option<&gherkin::Rule>,
+    sc: &gherkin::Scenario,
+) -> Result<Check, CatalogueError> {
     let err = |reason: String| CatalogueError::Tags {
         path: path.into(),
         line: sc.position.line,
@@ -201,6 +230,9 @@ fn parse_check(path: &Path, feature: &gherkin::Feature, sc: &gherkin::Scenario) 
     if !sc.examples.is_empty() {
         return Err(err("Scenario Outlines are not checks: write one scenario per check".into()));
     }
+    let mut needs: Vec<String> = tags.iter().filter_map(|t| t.strip_prefix("needs:")).map(str::to_owned).collect();
+    let background = feature.background.iter().chain(rule.and_then(|r| r.background.as_ref()));
+    needs.extend(client_needs(background.flat_map(|b| b.steps.iter()).chain(sc.steps.iter())));
     Ok(Check {
         id,
         title: sc.name.clone(),
@@ -212,6 +244,7 @@ fn parse_check(path: &Path, feature: &gherkin::Feature, sc: &gherkin::Scenario) 
         path: path.into(),
         line: sc.position.line,
         tags,
+        needs,
     })
 }
 
@@ -235,9 +268,13 @@ impl Catalogue {
                     path: path.clone(),
                     reason: e.to_string().lines().next().unwrap_or("").to_owned(),
                 })?;
-            let scenarios = feature.scenarios.iter().chain(feature.rules.iter().flat_map(|r| r.scenarios.iter()));
-            for sc in scenarios {
-                let check = parse_check(path, &feature, sc)?;
+            let scenarios = feature
+                .scenarios
+                .iter()
+                .map(|sc| (None, sc))
+                .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter().map(move |sc| (Some(r), sc))));
+            for (rule, sc) in scenarios {
+                let check = parse_check(path, &feature, rule, sc)?;
                 let here = format!("{}:{}", path.display(), check.line);
                 if let Some(first) = seen.insert(check.id.clone(), here.clone()) {
                     return Err(CatalogueError::Duplicate { id: check.id, first, second: here });

@@ -55,6 +55,13 @@ enum Command {
     /// in JSON files: a userinfo response, ID token claims, or a bare
     /// verified_claims value.
     Ida(IdaArgs),
+    /// Validate a remote target profile without running the checks: its
+    /// keys, its secrets' environment variables, and (unless --offline)
+    /// that the issuer answers as the profile says.
+    Profile(ProfileArgs),
+    /// Start a target on a fixed loopback port and keep it running until
+    /// Ctrl-C, to try a profile against it or to explore it by hand.
+    Serve(ServeArgs),
     /// Load mode for the API access profile, on loopback only: N concurrent
     /// clients, each signed in once, refresh their tokens and call the
     /// resource API gateway; prints throughput and p50/p95/p99 latencies of
@@ -103,6 +110,39 @@ struct LoadArgs {
 }
 
 #[derive(Args)]
+struct ProfileArgs {
+    #[command(subcommand)]
+    action: ProfileAction,
+}
+
+#[derive(Subcommand)]
+enum ProfileAction {
+    /// Validate a profile and check that its issuer answers.
+    Check {
+        /// The profile (TOML).
+        path: PathBuf,
+        /// This issuer instead of the profile's.
+        #[arg(long)]
+        issuer: Option<String>,
+        /// Only validate the file and the environment; reach nothing.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// The target to start (see `kensa targets`).
+    target: String,
+    /// The loopback port to serve on.
+    #[arg(long, default_value_t = 9400)]
+    port: u16,
+    /// Directory of fixtures (realm.toml, keys/, targets/).
+    #[arg(long, default_value = "fixtures")]
+    fixtures: PathBuf,
+}
+
+#[derive(Args)]
 struct IdaArgs {
     /// JSON files to validate.
     #[arg(required = true)]
@@ -142,6 +182,14 @@ struct RunArgs {
     /// `kensa targets`).
     #[arg(long, default_value = "embedded")]
     target: String,
+    /// Run against a deployment kensa does not start, described by a TOML
+    /// profile (issuer, clients, users; secrets from environment variables;
+    /// see fixtures/profiles/README.md), instead of --target.
+    #[arg(long, conflicts_with_all = ["fault", "skip_unavailable"])]
+    profile: Option<PathBuf>,
+    /// With --profile: this issuer instead of the profile's.
+    #[arg(long, requires = "profile")]
+    issuer: Option<String>,
     /// Start the reference IdP with this fault (see `kensa faults`).
     #[arg(long)]
     fault: Option<String>,
@@ -189,6 +237,8 @@ fn main() -> ExitCode {
         Command::Setup(args) => setup_blocking(&args),
         Command::Ida(args) => validate_ida(&args),
         Command::Load(args) => load_blocking(&args),
+        Command::Profile(args) => profile_blocking(&args),
+        Command::Serve(args) => serve_blocking(&args),
     };
     ExitCode::from(code)
 }
@@ -308,9 +358,9 @@ fn validate_ida(args: &IdaArgs) -> u8 {
 }
 
 fn setup_blocking(args: &SetupArgs) -> u8 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     let entries = targets::catalogue(&args.fixtures);
     let names: Vec<String> = if args.targets.iter().any(|t| t == "all") {
@@ -332,9 +382,9 @@ fn load_blocking(args: &LoadArgs) -> u8 {
     if let Some(&n) = args.clients.iter().find(|&&n| n == 0 || n > 5000) {
         return setup_error(format!("--clients {n}: between 1 and 5000 concurrent clients"));
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     rt.block_on(load(args))
 }
@@ -358,7 +408,12 @@ async fn load(args: &LoadArgs) -> u8 {
         Ok(started) => started,
         Err(code) => return code,
     };
-    let opts = StartOptions { fixtures: args.fixtures.clone(), fault: None, external_auth_url: Some(router.url()) };
+    let opts = StartOptions {
+        fixtures: args.fixtures.clone(),
+        fault: None,
+        external_auth_url: Some(router.url()),
+        port: None,
+    };
     println!("kensa: starting target {} ...", args.target);
     let started = match targets::start(&args.target, &opts, &scrubber).await {
         Ok(t) => t,
@@ -411,10 +466,105 @@ async fn load(args: &LoadArgs) -> u8 {
     code
 }
 
-fn run_blocking(args: RunArgs) -> u8 {
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+/// The async runtime every command runs on: two workers, as the machines
+/// kensa targets have few cores.
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| setup_error(format!("cannot start the async runtime: {e}")))
+}
+
+fn profile_blocking(args: &ProfileArgs) -> u8 {
+    let ProfileAction::Check { path, issuer, offline } = &args.action;
+    let profile = match targets::profile::Profile::load(path, issuer.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return setup_error(e),
+    };
+    let roles: Vec<&str> = profile.realm.clients.iter().map(|c| c.role.as_str()).collect();
+    let users: Vec<&str> = profile.realm.users.iter().map(|u| u.username.as_str()).collect();
+    println!("kensa: profile {} is valid: target {:?}, issuer {}", path.display(), profile.name, profile.issuer);
+    println!("kensa:   clients (by role): {}", roles.join(", "));
+    println!("kensa:   users: {} (scenarios log in as {})", users.join(", "), profile.default_user);
+    println!("kensa:   login driver: {}", profile.login.name());
+    let caps = if profile.capabilities.is_empty() { "none".to_owned() } else { profile.capabilities.join(", ") };
+    println!("kensa:   powers: {caps}{}", if profile.admin.is_some() { ", admin:keycloak" } else { "" });
+    println!("kensa:   secrets read from: {}", profile.env_used.join(", "));
+    if let Some(e) = &profile.expected {
+        println!("kensa:   known deviations: {}", e.display());
+    }
+    if *offline {
+        return EXIT_PASS;
+    }
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return setup_error(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
+    };
+    let scrubber = Scrubber::new();
+    profile.register_secrets(&scrubber);
+    let found = rt.block_on(targets::profile::check_live(&profile, &scrubber));
+    for line in &found.lines {
+        println!("kensa:   {}", scrubber.scrub(line));
+    }
+    if found.failed {
+        println!("kensa: profile {}: the deployment does not answer as the profile says", path.display());
+        EXIT_FAIL
+    } else {
+        println!(
+            "kensa: profile {}: the deployment answers; run it with `kensa run --profile {}`",
+            path.display(),
+            path.display()
+        );
+        EXIT_PASS
+    }
+}
+
+fn serve_blocking(args: &ServeArgs) -> u8 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let interrupt = match Interrupt::install() {
+            Ok(i) => i,
+            Err(e) => return setup_error(format!("cannot listen for Ctrl-C: {e}")),
+        };
+        let (router, _directory) = match external_apis(&args.fixtures).await {
+            Ok(started) => started,
+            Err(code) => return code,
+        };
+        let opts = StartOptions {
+            fixtures: args.fixtures.clone(),
+            fault: None,
+            external_auth_url: Some(router.url()),
+            port: Some(args.port),
+        };
+        println!("kensa: starting target {} on 127.0.0.1:{} ...", args.target, args.port);
+        let scrubber = Scrubber::new();
+        let mut started = match targets::start(&args.target, &opts, &scrubber).await {
+            Ok(t) => t,
+            Err(e) => return setup_error(format!("target {}: {e}", args.target)),
+        };
+        // One line a script can wait for.
+        println!("kensa: serving {} at {} (Ctrl-C stops it)", args.target, started.info.issuer);
+        let code = tokio::select! {
+            why = started.died(&scrubber) => {
+                eprintln!("kensa: error: target {} stopped: {why}", args.target);
+                EXIT_FAIL
+            }
+            () = interrupt.wait() => EXIT_PASS,
+        };
+        started.stop();
+        println!("kensa: target {} stopped", args.target);
+        code
+    })
+}
+
+fn run_blocking(args: RunArgs) -> u8 {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
     rt.block_on(run(args))
 }
@@ -479,6 +629,8 @@ enum TargetRun {
 /// What every target of a run shares.
 struct Plan<'a> {
     args: &'a RunArgs,
+    /// The remote deployment of `--profile`, if that is the target.
+    profile: Option<Arc<targets::profile::Profile>>,
     api_rules: Option<Arc<kensa_mocks::api::Rules>>,
     selected: usize,
     /// The selected checks, for their `@needs:` tags.
@@ -497,8 +649,14 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     let started = Instant::now();
     let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
     println!("kensa: starting target {name}{fault_note} ...");
-    let opts = StartOptions { fixtures: args.fixtures.clone(), fault, external_auth_url: Some(plan.router.url()) };
-    let start = targets::start(name, &opts, scrubber);
+    let opts =
+        StartOptions { fixtures: args.fixtures.clone(), fault, external_auth_url: Some(plan.router.url()), port: None };
+    let start = async {
+        match &plan.profile {
+            Some(profile) => reach(profile, scrubber).await,
+            None => targets::start(name, &opts, scrubber).await,
+        }
+    };
     let target = tokio::select! {
         t = start => match t {
             Ok(t) => t,
@@ -518,9 +676,17 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         report::human(started.elapsed()),
     );
     let snapshot_root = args.snapshots.clone().unwrap_or_else(|| args.fixtures.join("snapshots"));
+    // A profile may name its own baselines folder.
+    let (snapshot_root, snapshot_name) = match plan.profile.as_ref().and_then(|p| p.snapshots.as_ref()) {
+        Some(dir) => (
+            dir.parent().map(Path::to_path_buf).unwrap_or_default(),
+            dir.file_name().map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned()),
+        ),
+        None => (snapshot_root, name.to_owned()),
+    };
     let snapshots = Arc::new(Snapshots::new(
         &snapshot_root,
-        name,
+        &snapshot_name,
         Some(&args.report_dir.join("snapshots")),
         if args.update_snapshots { snapshot::Mode::Update } else { snapshot::Mode::Check },
         scrubber.clone(),
@@ -532,30 +698,29 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         snapshots: Arc::clone(&snapshots),
         api_rules: plan.api_rules.clone(),
     }));
-    // Checks that need a power the target lacks are skipped, with the reason.
-    let lacking = |tags: &mut dyn Iterator<Item = &String>| -> Vec<String> {
-        tags.filter_map(|t| t.strip_prefix("needs:"))
-            .filter(|n| !info.capabilities.iter().any(|c| c == n))
-            .map(str::to_owned)
-            .collect()
-    };
+    // Checks that need a power or a client the target lacks are skipped,
+    // with the reason.
     let skipped: Vec<report::CheckResult> = plan
         .checks
         .iter()
         .filter_map(|c| {
-            let missing = lacking(&mut c.tags.iter());
+            let missing = info.lacking(&c.needs);
+            let hint = match info.kind {
+                targets::Kind::Remote if missing.iter().any(|m| m.starts_with("external-auth")) => {
+                    "it needs an IdP that kensa configures to call its mock password API"
+                }
+                targets::Kind::Remote => "add it to the profile if the deployment has it",
+                _ => "its target definition lists the powers it has",
+            };
             (!missing.is_empty()).then(|| {
                 report::CheckResult::skipped(
                     c,
-                    &format!(
-                        "skipped: target {name} lacks {} (its target.toml lists the powers it has)",
-                        missing.join(", ")
-                    ),
+                    &format!("skipped: target {name} lacks {} ({hint})", missing.join(", ")),
                 )
             })
         })
         .collect();
-    let caps = info.capabilities.clone();
+    let skipped_ids: std::collections::HashSet<String> = skipped.iter().map(|r| r.id.clone()).collect();
 
     let junit = SharedBuf::default();
     let json = SharedBuf::default();
@@ -612,7 +777,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     std::panic::set_hook(Box::new(|_| {}));
     let run = cucumber.filter_run(args.features.clone(), move |feature, rule, scenario| {
         let tags = || feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
-        let able = tags().filter_map(|t| t.strip_prefix("needs:")).all(|n| caps.iter().any(|c| c == n));
+        let able = !tags().filter_map(|t| t.strip_prefix("check:")).any(|id| skipped_ids.contains(id));
         able && filter.as_ref().is_none_or(|op| cucumber::tag::Ext::eval(op, tags()))
     });
     let mut target = target;
@@ -683,6 +848,27 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     }
 }
 
+/// A remote deployment as a started target, once its discovery document
+/// answers for its issuer.
+async fn reach(
+    profile: &targets::profile::Profile,
+    scrubber: &Scrubber,
+) -> Result<targets::Started, targets::TargetError> {
+    let info = profile.target_info();
+    let unreachable = |reason: String| targets::TargetError::Start { target: profile.name.clone(), reason };
+    let http =
+        kensa::http::HttpClient::with_settings(scrubber.clone(), info.http.clone(), kensa::http::DEFAULT_MAX_BODY)
+            .map_err(|e| unreachable(e.to_string()))?;
+    kensa::oidc::discovery::Discovery::fetch(&http, &info.issuer).await.map_err(|e| {
+        unreachable(format!(
+            "issuer {} is unreachable or has no usable discovery document: {e} (check it with `kensa profile check {}`)",
+            info.issuer,
+            profile.path.display()
+        ))
+    })?;
+    Ok(targets::Started::remote(info))
+}
+
 /// Ctrl-C and SIGTERM, listened for from the start of the run so that no
 /// target is ever spawned before the handlers are in place.
 #[derive(Clone)]
@@ -740,9 +926,19 @@ async fn run(args: RunArgs) -> u8 {
         Ok(f) => f,
         Err(e) => return setup_error(e),
     };
-    let names = match resolve_targets(&args.target, &args.fixtures) {
-        Ok(n) => n,
-        Err(e) => return setup_error(e),
+    let profile = match &args.profile {
+        Some(path) => match targets::profile::Profile::load(path, args.issuer.as_deref()) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => return setup_error(e),
+        },
+        None => None,
+    };
+    let names = match &profile {
+        Some(p) => vec![p.name.clone()],
+        None => match resolve_targets(&args.target, &args.fixtures) {
+            Ok(n) => n,
+            Err(e) => return setup_error(e),
+        },
     };
     if fault.is_some() && names.iter().any(|n| n != "embedded") {
         return setup_error("--fault works only with the embedded target (the reference IdP)");
@@ -755,7 +951,10 @@ async fn run(args: RunArgs) -> u8 {
     }
     let mut expected_by_target = HashMap::new();
     for name in &names {
-        let path = args.fixtures.join("targets").join(name).join("expected.toml");
+        let path = match &profile {
+            Some(p) => p.expected.clone().unwrap_or_default(),
+            None => args.fixtures.join("targets").join(name).join("expected.toml"),
+        };
         let deviations = match report::load_expected(&path) {
             Ok(d) => d,
             Err(e) => return setup_error(e),
@@ -773,6 +972,9 @@ async fn run(args: RunArgs) -> u8 {
     }
 
     let scrubber = Scrubber::new();
+    if let Some(p) = &profile {
+        p.register_secrets(&scrubber);
+    }
     let (router, _directory) = match external_apis(&args.fixtures).await {
         Ok(started) => started,
         Err(code) => return code,
@@ -788,6 +990,7 @@ async fn run(args: RunArgs) -> u8 {
         None
     };
     let plan = Plan {
+        profile,
         api_rules,
         args: &args,
         selected: selected.len(),
@@ -811,26 +1014,40 @@ async fn run(args: RunArgs) -> u8 {
                     blocking_skips += 1;
                 }
                 junit_parts.push((name.clone(), report::junit_with_notes(&junit, &summary.checks)));
+                junit_parts.push((name.clone(), report::junit_skipped(&summary.checks)));
                 json_parts.push((name.clone(), json));
                 summaries.push(*summary);
             }
             TargetRun::NotStarted { reason, unavailable } => {
                 let reason = scrubber.scrub(&reason);
-                eprintln!("kensa: error: {reason}");
                 not_started += 1;
-                if !(unavailable && args.skip_unavailable) {
-                    blocking_skips += 1;
-                }
                 let entry = targets::catalogue(&args.fixtures).into_iter().find(|e| e.name == *name);
+                let kind =
+                    if plan.profile.is_some() { Some(targets::Kind::Remote) } else { entry.as_ref().map(|e| e.kind) };
+                // A target that cannot start here is skipped, with the reason,
+                // only when asked; otherwise its checks did not run.
+                let (checks, counts) = if unavailable && args.skip_unavailable {
+                    eprintln!("kensa: skipped: {reason}");
+                    let why = format!("skipped: {reason}");
+                    let checks: Vec<report::CheckResult> =
+                        plan.checks.iter().map(|c| report::CheckResult::skipped(c, &why)).collect();
+                    junit_parts.push((name.clone(), report::junit_skipped(&checks)));
+                    let counts = Counts::of(&checks);
+                    (checks, counts)
+                } else {
+                    eprintln!("kensa: error: {reason}");
+                    blocking_skips += 1;
+                    (Vec::new(), Counts { not_run: selected.len(), ..Counts::default() })
+                };
                 summaries.push(TargetSummary {
                     target: name.clone(),
-                    kind: entry.as_ref().map(|e| e.kind.to_string()).unwrap_or_default(),
+                    kind: kind.map(|k| k.to_string()).unwrap_or_default(),
                     version: entry.and_then(|e| e.version),
                     issuer: None,
                     error: Some(reason),
-                    counts: Counts { not_run: selected.len(), ..Counts::default() },
+                    counts,
                     wall_ms: 0,
-                    checks: Vec::new(),
+                    checks,
                 });
             }
             TargetRun::Interrupted => {

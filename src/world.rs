@@ -260,7 +260,8 @@ impl KensaWorld {
             .ok()
             .and_then(|c| c.clone())
             .ok_or_else(|| anyhow!("no target is running: scenarios run only under `kensa run`"))?;
-        let http = HttpClient::new(ctx.scrubber.clone())?;
+        let http =
+            HttpClient::with_settings(ctx.scrubber.clone(), ctx.target.http.clone(), crate::http::DEFAULT_MAX_BODY)?;
         let api = http.back_channel()?;
         Ok(Self {
             ctx,
@@ -438,8 +439,8 @@ impl KensaWorld {
         let stop = move |u: &Url| {
             req.is_redirect_target(u) || forbidden.as_deref().is_some_and(|f| crate::oidc::authz::same_endpoint(u, f))
         };
-        let profile: login::Profile = self.ctx.target.login_profile.parse().map_err(|e: String| anyhow!(e))?;
-        let outcome = login::drive(&self.http, crate::http::Request::get(url), &creds, profile, tamper, &stop)
+        let driver = &self.ctx.target.login;
+        let outcome = login::drive(&self.http, crate::http::Request::get(url), &creds, driver, tamper, &stop)
             .await
             .context("the login flow failed")?;
         self.callback = match &outcome {
@@ -462,7 +463,11 @@ impl KensaWorld {
                 "the login flow ended on a page (HTTP {} at {}) instead of redirecting to the client: {}",
                 response.status,
                 crate::secret::redact_url(&response.url),
-                login::page_error(&response.text()).unwrap_or_else(|| crate::http::preview(&response.text(), 160))
+                self.ctx
+                    .target
+                    .login
+                    .page_error(&response.text())
+                    .unwrap_or_else(|| crate::http::preview(&response.text(), 160))
             ),
             _ => bail!("no login has run in this scenario"),
         }

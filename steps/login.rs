@@ -2,7 +2,7 @@
 
 use anyhow::anyhow;
 use cucumber::{given, then, when};
-use kensa::login::{Outcome, Tamper, page_error};
+use kensa::login::{Outcome, Tamper};
 use kensa::world::{KensaWorld, StepResult};
 
 #[given(expr = "the {word} client")]
@@ -115,7 +115,7 @@ async fn login_refused(w: &mut KensaWorld) -> StepResult {
         Some(Outcome::Page { submitted: false, response }) => Err(anyhow!(
             "the login form was never submitted: the flow stopped on HTTP {} ({})",
             response.status,
-            page_error(&response.text()).unwrap_or_default()
+            w.ctx.target.login.page_error(&response.text()).unwrap_or_default()
         )
         .into()),
         Some(Outcome::Redirected(_)) | None => Err(anyhow!("no login flow ran").into()),
@@ -148,7 +148,7 @@ async fn refused_with(w: &mut KensaWorld, errors: String) -> StepResult {
         // An error page instead of a redirect is also a refusal: a 4xx
         // status, or a page that shows an error message.
         (None, Some(Outcome::Page { response, .. }))
-            if response.status >= 400 || page_error(&response.text()).is_some() =>
+            if response.status >= 400 || w.ctx.target.login.page_error(&response.text()).is_some() =>
         {
             Ok(())
         }

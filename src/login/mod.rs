@@ -108,10 +108,20 @@ impl LoginForm {
 /// `BadAction` when the action does not resolve; `Ok(None)` when there is
 /// no form with a password input.
 pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, LoginError> {
+    find_form(html, page, None)
+}
+
+fn find_form(html: &str, page: &Url, custom: Option<&Selectors>) -> Result<Option<LoginForm>, LoginError> {
     let doc = Html::parse_document(html);
-    let forms = Selector::parse("form").expect("static selector");
+    let forms = custom.map_or_else(|| Selector::parse("form").expect("static selector"), |c| c.form.clone());
     let inputs = Selector::parse("input, select, textarea").expect("static selector");
     for form in doc.select(&forms) {
+        // A custom page names its username and password inputs.
+        let named = |sel: &Option<Selector>| {
+            sel.as_ref().and_then(|s| form.select(s).next()).and_then(|e| e.value().attr("name")).map(str::to_owned)
+        };
+        let custom_username = custom.and_then(|c| named(&c.username));
+        let custom_password = custom.and_then(|c| named(&c.password));
         let mut fields = Vec::new();
         let mut hidden = Vec::new();
         let mut username_field = None;
@@ -122,15 +132,28 @@ pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, Logi
                 continue;
             };
             let kind = el.attr("type").unwrap_or("text").to_ascii_lowercase();
+            if custom_password.as_deref() == Some(name) {
+                if password_field.is_none() {
+                    password_field = Some(name.to_owned());
+                }
+                continue;
+            }
+            if custom_username.as_deref() == Some(name) {
+                username_field = Some(name.to_owned());
+                fields.push((name.to_owned(), el.attr("value").unwrap_or("").to_owned()));
+                continue;
+            }
             match kind.as_str() {
-                "password" => {
+                "password" if custom_password.is_none() => {
                     if password_field.is_none() {
                         password_field = Some(name.to_owned());
                     }
                     continue;
                 }
                 "hidden" => hidden.push(name.to_owned()),
-                "text" | "email" | "tel" if username_field.is_none() && password_field.is_none() => {
+                "text" | "email" | "tel"
+                    if custom_username.is_none() && username_field.is_none() && password_field.is_none() =>
+                {
                     username_field = Some(name.to_owned());
                 }
                 "submit" | "button" | "image" | "reset" | "file" => continue,
@@ -159,7 +182,8 @@ pub fn find_login_form(html: &str, page: &Url) -> Result<Option<LoginForm>, Logi
 pub fn page_error(html: &str) -> Option<String> {
     let doc = Html::parse_document(html);
     let sel = Selector::parse(
-        "#login-error, .error, .alert-error, .alert-danger, #input-error, #input-error-username, .message-error, [role=alert]",
+        "#login-error, .error, .alert-error, .alert-danger, #input-error, #input-error-username, .message-error, \
+         #kc-error-message, .kc-feedback-text, [role=alert]",
     )
     .expect("static selector");
     let text = doc
@@ -198,6 +222,108 @@ pub enum Profile {
     /// LemonLDAP::NG: the `lform` login form (one-time `token`, base64 `url`)
     /// whose errors are `trmsg` codes.
     LemonLdapNg,
+    /// Keycloak: the `kc-form-login` form, whose action carries
+    /// `session_code`, `execution`, `client_id` and `tab_id`; errors in
+    /// `#input-error-username` (keycloak.v2 theme) or `#input-error` (older
+    /// themes), error pages in `#kc-error-message`; a consent page (form with
+    /// `accept` and `cancel` buttons) is accepted.
+    Keycloak,
+}
+
+impl Profile {
+    /// Every profile's name.
+    pub const NAMES: &[&str] = &["generic", "node-oidc-provider", "lemonldap-ng", "keycloak"];
+}
+
+/// CSS selectors for a custom login page (a remote profile's `[login]`).
+#[derive(Debug, Clone)]
+pub struct Selectors {
+    /// The login form.
+    pub form: Selector,
+    /// The username input within it (default: the first text input).
+    pub username: Option<Selector>,
+    /// The password input within it (default: the first password input).
+    pub password: Option<Selector>,
+    /// Where the page shows that the login failed.
+    pub error: Option<Selector>,
+}
+
+impl Selectors {
+    /// Parses the selectors.
+    ///
+    /// # Errors
+    /// Which selector is not valid CSS.
+    pub fn parse(
+        form: &str,
+        username: Option<&str>,
+        password: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<Self, String> {
+        let one = |what: &str, css: &str| {
+            Selector::parse(css).map_err(|e| format!("login.{what} = {css:?} is not a CSS selector: {e}"))
+        };
+        Ok(Self {
+            form: one("form", form)?,
+            username: username.map(|c| one("username", c)).transpose()?,
+            password: password.map(|c| one("password", c)).transpose()?,
+            error: error.map(|c| one("error", c)).transpose()?,
+        })
+    }
+}
+
+/// How a target's login pages are driven: a profile, and for a custom page
+/// the selectors that find its parts.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    /// The profile.
+    pub profile: Profile,
+    /// Selectors of a custom login page.
+    pub custom: Option<Selectors>,
+}
+
+impl Driver {
+    /// A driver for a named profile.
+    ///
+    /// # Errors
+    /// When the name is unknown.
+    pub fn named(name: &str) -> Result<Self, String> {
+        Ok(Self { profile: name.parse()?, custom: None })
+    }
+
+    /// The profile's name, with `+selectors` for a custom page.
+    #[must_use]
+    pub fn name(&self) -> String {
+        let base = match self.profile {
+            Profile::Generic => "generic",
+            Profile::NodeOidcProvider => "node-oidc-provider",
+            Profile::LemonLdapNg => "lemonldap-ng",
+            Profile::Keycloak => "keycloak",
+        };
+        if self.custom.is_some() { format!("{base}+selectors") } else { base.to_owned() }
+    }
+
+    /// The login form on a page.
+    ///
+    /// # Errors
+    /// `BadAction` when the action does not resolve.
+    pub fn login_form(&self, html: &str, page: &Url) -> Result<Option<LoginForm>, LoginError> {
+        find_form(html, page, self.custom.as_ref())
+    }
+
+    /// Text of the element that shows a failed login, if any: the custom
+    /// error selector first, then the known error elements.
+    #[must_use]
+    pub fn page_error(&self, html: &str) -> Option<String> {
+        if let Some(sel) = self.custom.as_ref().and_then(|c| c.error.as_ref()) {
+            let doc = Html::parse_document(html);
+            let found =
+                doc.select(sel).map(|e| preview(&e.text().collect::<Vec<_>>().join(" "), 160)).find(|t| !t.is_empty());
+            if found.is_some() {
+                return found;
+            }
+        }
+        page_error(html)
+    }
 }
 
 impl std::str::FromStr for Profile {
@@ -207,7 +333,8 @@ impl std::str::FromStr for Profile {
             "generic" => Ok(Self::Generic),
             "node-oidc-provider" => Ok(Self::NodeOidcProvider),
             "lemonldap-ng" => Ok(Self::LemonLdapNg),
-            other => Err(format!("unknown login profile {other:?} (known: generic, node-oidc-provider, lemonldap-ng)")),
+            "keycloak" => Ok(Self::Keycloak),
+            other => Err(format!("unknown login profile {other:?} (known: {})", Self::NAMES.join(", "))),
         }
     }
 }
@@ -216,8 +343,10 @@ impl std::str::FromStr for Profile {
 /// consent or confirmation step), if the page has one.
 #[must_use]
 pub fn consent_form(profile: Profile, html: &str, page: &Url) -> Option<LoginForm> {
-    if profile != Profile::NodeOidcProvider {
-        return None;
+    match profile {
+        Profile::NodeOidcProvider => {}
+        Profile::Keycloak => return keycloak_consent(html, page),
+        Profile::Generic | Profile::LemonLdapNg => return None,
     }
     let doc = Html::parse_document(html);
     let forms = Selector::parse("form").expect("static selector");
@@ -252,6 +381,46 @@ pub fn consent_form(profile: Profile, html: &str, page: &Url) -> Option<LoginFor
                 hidden: Vec::new(),
             });
         }
+    }
+    None
+}
+
+/// Keycloak's consent page: a form with an `accept` submit button (and a
+/// `cancel` one) and a hidden `code`. Keycloak reads the button's name, so
+/// `accept` is sent with the form's fields.
+fn keycloak_consent(html: &str, page: &Url) -> Option<LoginForm> {
+    let doc = Html::parse_document(html);
+    let forms = Selector::parse("form").expect("static selector");
+    let inputs = Selector::parse("input").expect("static selector");
+    for form in doc.select(&forms) {
+        let mut fields = Vec::new();
+        let mut accept = None;
+        for input in form.select(&inputs) {
+            let el = input.value();
+            let Some(name) = el.attr("name") else { continue };
+            match el.attr("type").unwrap_or("text").to_ascii_lowercase().as_str() {
+                "password" => return None,
+                "submit" if name == "accept" => accept = Some(el.attr("value").unwrap_or("Yes").to_owned()),
+                "submit" | "button" | "image" | "reset" => {}
+                _ => fields.push((name.to_owned(), el.attr("value").unwrap_or("").to_owned())),
+            }
+        }
+        let Some(accept) = accept else { continue };
+        if !fields.iter().any(|(k, _)| k == "code") {
+            continue;
+        }
+        fields.push(("accept".to_owned(), accept));
+        let raw = form.value().attr("action").unwrap_or("").trim();
+        let action = if raw.is_empty() { page.clone() } else { page.join(raw).ok()? };
+        let method = form.value().attr("method").unwrap_or("get").to_ascii_lowercase();
+        return Some(LoginForm {
+            action,
+            method,
+            fields,
+            username_field: None,
+            password_field: String::new(),
+            hidden: Vec::new(),
+        });
     }
     None
 }
@@ -299,7 +468,7 @@ pub async fn drive(
     http: &HttpClient,
     start: Request,
     creds: &Credentials,
-    profile: Profile,
+    driver: &Driver,
     tamper: Tamper,
     stop: &(dyn Fn(&Url) -> bool + Sync),
 ) -> Result<Outcome, LoginError> {
@@ -315,12 +484,12 @@ pub async fn drive(
         };
         let is_html = response.header("content-type").is_none_or(|c| c.contains("html"));
         let text = if is_html { response.text() } else { String::new() };
-        let login_form = if is_html { find_login_form(&text, &response.url)? } else { None };
+        let login_form = if is_html { driver.login_form(&text, &response.url)? } else { None };
         let form = match login_form {
             // The IdP showed the login form again: the login was refused.
             Some(_) if submitted => return Ok(Outcome::Page { response, submitted }),
             Some(form) => form,
-            None => match consent_form(profile, &text, &response.url) {
+            None => match consent_form(driver.profile, &text, &response.url) {
                 // A consent step comes after a login, or straight away when
                 // the browser already has a session.
                 Some(consent) => {
@@ -345,12 +514,8 @@ pub async fn drive(
             if let Some(csrf) = form.csrf_field() {
                 fields.retain(|(k, _)| k != csrf);
             }
-            let forged = HttpClient::new(http.scrubber().clone())?;
-            let result = forged.follow(form.request(fields), stop).await;
-            for ex in forged.exchanges() {
-                http.push_exchange(ex);
-            }
-            return Ok(match result? {
+            let forged = http.fresh_session()?;
+            return Ok(match forged.follow(form.request(fields), stop).await? {
                 Followed::Stopped(url) => Outcome::Redirected(url),
                 Followed::Page(response) => Outcome::Page { response, submitted },
             });
@@ -415,7 +580,7 @@ mod tests {
         assert!(consent_form(Profile::Generic, html, &page).is_none());
         let login = r#"<form action="/x" method="post"><input type="hidden" name="prompt" value="consent"><input type="password" name="p"></form>"#;
         assert!(consent_form(Profile::NodeOidcProvider, login, &page).is_none());
-        assert!("keycloak".parse::<Profile>().is_err());
+        assert!("okta".parse::<Profile>().is_err());
     }
 
     #[test]
@@ -426,3 +591,6 @@ mod tests {
         assert_eq!(page_error(r#"<p id="login-error">Invalid  username</p>"#).as_deref(), Some("Invalid username"));
     }
 }
+
+#[cfg(test)]
+mod keycloak_tests;

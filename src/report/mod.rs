@@ -561,7 +561,7 @@ impl Counts {
             s.push_str(&format!(", {} not run", self.not_run));
         }
         if self.skipped > 0 {
-            s.push_str(&format!(", {} skipped (the target lacks what they need)", self.skipped));
+            s.push_str(&format!(", {} skipped (each with its reason)", self.skipped));
         }
         s
     }
@@ -795,6 +795,32 @@ pub fn junit_with_notes(junit: &[u8], checks: &[CheckResult]) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// A JUnit document listing checks that did not run because the target
+/// lacks what they need or could not start here, each as a skipped test
+/// case with the reason, so that CI shows them instead of dropping them.
+#[must_use]
+pub fn junit_skipped(checks: &[CheckResult]) -> Vec<u8> {
+    let skipped: Vec<&CheckResult> = checks.iter().filter(|c| c.verdict == Verdict::Skipped).collect();
+    if skipped.is_empty() {
+        return Vec::new();
+    }
+    let mut out = format!(
+        "<testsuites><testsuite id=\"skipped\" name=\"Feature: checks not run here\" tests=\"{n}\" skipped=\"{n}\" \
+         errors=\"0\" failures=\"0\" time=\"0\">",
+        n = skipped.len()
+    );
+    for c in skipped {
+        out.push_str(&format!(
+            "<testcase name=\"Scenario: {}: {}\" time=\"0\"><skipped message=\"{}\"/></testcase>",
+            xml_attr(&c.title),
+            xml_attr(&c.id),
+            xml_attr(c.message.as_deref().unwrap_or("skipped"))
+        ));
+    }
+    out.push_str("</testsuite></testsuites>");
+    out.into_bytes()
+}
+
 /// Escapes text as quick-xml does in attribute values.
 fn xml_attr(s: &str) -> String {
     xml_escape(s).replace('\'', "&apos;")
@@ -862,6 +888,7 @@ mod tests {
                 path: "/work/kensa/features/a.feature".into(),
                 line: 3,
                 tags: vec![],
+                needs: vec![],
             },
             "",
         );

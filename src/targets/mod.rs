@@ -6,7 +6,10 @@
 //! (a real IdP set up from `fixtures/targets/<name>/` and run as a child
 //! process, see [`process`]).
 
+pub mod container;
+pub mod keycloak;
 pub mod process;
+pub mod profile;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,6 +80,10 @@ pub enum Kind {
     Embedded,
     /// A real IdP as a managed child process.
     Process,
+    /// A real IdP in a container (testcontainers; needs a Docker engine).
+    Container,
+    /// A deployment kensa reaches but does not start (a profile).
+    Remote,
 }
 
 impl std::fmt::Display for Kind {
@@ -84,6 +91,8 @@ impl std::fmt::Display for Kind {
         f.write_str(match self {
             Self::Embedded => "embedded",
             Self::Process => "process",
+            Self::Container => "container",
+            Self::Remote => "remote",
         })
     }
 }
@@ -141,6 +150,31 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("target.toml").is_file()).collect())
         .unwrap_or_default();
     dirs.sort();
+    let mut containers: Vec<PathBuf> = std::fs::read_dir(fixtures.join("targets"))
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join("container.toml").is_file()).collect())
+        .unwrap_or_default();
+    containers.sort();
+    for dir in containers {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        entries.push(match container::ContainerSpec::load(&dir) {
+            Ok(spec) => Entry {
+                name,
+                kind: Kind::Container,
+                description: spec.description.clone(),
+                version: Some(format!("{}:{}", spec.image, spec.tag)),
+                availability: container::availability(),
+                set_up: None,
+            },
+            Err(e) => Entry {
+                name,
+                kind: Kind::Container,
+                description: "(invalid container.toml)".into(),
+                version: None,
+                availability: Err(e.to_string()),
+                set_up: None,
+            },
+        });
+    }
     for dir in dirs {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         match process::ProcessSpec::load(&dir) {
@@ -162,6 +196,7 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
             }),
         }
     }
+    entries[1..].sort_by(|a, b| a.name.cmp(&b.name));
     entries
 }
 
@@ -182,15 +217,35 @@ pub struct TargetInfo {
     pub kind: Kind,
     /// Pinned version, recorded in reports.
     pub version: Option<String>,
-    /// The login profile that drives its pages.
-    pub login_profile: String,
+    /// The login driver for its pages.
+    pub login: crate::login::Driver,
     /// Process id of a process target.
     pub pid: Option<u32>,
     /// Powers the target has, for scenarios' `@needs:` tags.
     pub capabilities: Vec<String>,
+    /// How it is reached: timeouts, extra trust anchors.
+    pub http: crate::http::Settings,
+    /// Admin powers (Keycloak's admin REST API), if the target grants them.
+    pub admin: Option<profile::Admin>,
 }
 
 impl TargetInfo {
+    /// Whether the target has what a check needs: a power of its
+    /// capabilities, or (`client:ROLE`) a client of that role.
+    #[must_use]
+    pub fn has(&self, need: &str) -> bool {
+        match need.strip_prefix("client:") {
+            Some(role) => self.realm.client_by_role(role).is_some(),
+            None => self.capabilities.iter().any(|c| c == need),
+        }
+    }
+
+    /// Which of `needs` the target lacks.
+    #[must_use]
+    pub fn lacking<'a>(&self, needs: &'a [String]) -> Vec<&'a str> {
+        needs.iter().map(String::as_str).filter(|n| !self.has(n)).collect()
+    }
+
     /// The client with a role (`confidential`, `public`, `other`, `es256`).
     ///
     /// # Errors
@@ -223,6 +278,8 @@ pub struct StartOptions {
     /// The run's external password API (the router of
     /// `kensa_mocks::external`), for targets that delegate password checks.
     pub external_auth_url: Option<String>,
+    /// A fixed loopback port (`kensa serve --port`); none: a free one.
+    pub port: Option<u16>,
 }
 
 /// A started target; stop it with [`Started::stop`] (dropping also stops it).
@@ -231,6 +288,8 @@ pub struct Started {
     pub info: Arc<TargetInfo>,
     idp: Option<RunningIdp>,
     process: Option<process::RunningProcess>,
+    #[cfg(feature = "containers")]
+    container: Option<container::RunningContainer>,
 }
 
 impl std::fmt::Debug for Started {
@@ -240,6 +299,18 @@ impl std::fmt::Debug for Started {
 }
 
 impl Started {
+    /// A remote deployment: nothing to start or stop.
+    #[must_use]
+    pub fn remote(info: TargetInfo) -> Self {
+        Self {
+            info: Arc::new(info),
+            idp: None,
+            process: None,
+            #[cfg(feature = "containers")]
+            container: None,
+        }
+    }
+
     /// If a process target has exited, how, with its last output lines.
     pub fn exited(&mut self, scrubber: &Scrubber) -> Option<String> {
         self.process.as_mut()?.exited(scrubber)
@@ -264,6 +335,9 @@ impl Started {
         if let Some(mut p) = self.process.take() {
             p.stop();
         }
+        // Dropping the container removes it.
+        #[cfg(feature = "containers")]
+        drop(self.container.take());
     }
 }
 
@@ -280,7 +354,7 @@ pub fn load_realm(fixtures: &Path) -> Result<Realm, TargetError> {
     Realm::load(&path).map_err(|e| TargetError::Fixture { path, reason: e.to_string() })
 }
 
-fn register_realm_secrets(realm: &Realm, scrubber: &Scrubber) {
+pub(crate) fn register_realm_secrets(realm: &Realm, scrubber: &Scrubber) {
     for c in &realm.clients {
         if let Some(s) = &c.client_secret {
             scrubber.register(s);
@@ -347,13 +421,13 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 &read(&keys_dir.join("rs256-rogue.pem"))?,
             )
             .map_err(|e| TargetError::Fixture { path: keys_dir.clone(), reason: e.to_string() })?;
-            let idp = RunningIdp::start(
-                IdpConfig::new(realm.clone(), keys)
-                    .with_fault(opts.fault)
-                    .with_external(opts.external_auth_url.as_deref().map(ExternalAuth::new)),
-            )
-            .await
-            .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
+            let mut config = IdpConfig::new(realm.clone(), keys)
+                .with_fault(opts.fault)
+                .with_external(opts.external_auth_url.as_deref().map(ExternalAuth::new));
+            config.port = opts.port.unwrap_or(0);
+            let idp = RunningIdp::start(config)
+                .await
+                .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
             let info = TargetInfo {
                 name: name.into(),
                 issuer: idp.issuer().to_owned(),
@@ -362,11 +436,18 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 fault: opts.fault,
                 kind: Kind::Embedded,
                 version: Some(format!("kensa-mocks {}", env!("CARGO_PKG_VERSION"))),
-                login_profile: "generic".into(),
+                login: crate::login::Driver { profile: crate::login::Profile::Generic, custom: None },
                 pid: None,
                 capabilities: EMBEDDED_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect(),
+                http: crate::http::Settings::default(),
+                admin: None,
             };
-            Ok(Started { info: Arc::new(info), idp: Some(idp), process: None })
+            let mut started = Started::remote(info);
+            started.idp = Some(idp);
+            Ok(started)
+        }
+        other if opts.fixtures.join("targets").join(other).join("container.toml").is_file() => {
+            start_container(other, opts, scrubber).await
         }
         other => {
             let dir = opts.fixtures.join("targets").join(other);
@@ -380,14 +461,14 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 dir.canonicalize().map_err(|e| TargetError::Fixture { path: dir.clone(), reason: e.to_string() })?;
             let spec = process::ProcessSpec::load(&dir)?;
             spec.availability().map_err(|reason| TargetError::Unavailable { target: other.into(), reason })?;
+            let login = crate::login::Driver::named(&spec.login_profile)
+                .map_err(|reason| TargetError::Fixture { path: dir.join("target.toml"), reason })?;
             let realm = load_realm(&opts.fixtures)?;
             register_realm_secrets(&realm, scrubber);
             let realm_json = realm_json(&opts.fixtures)?;
             let cache = process::ensure_setup(other, &dir, &spec, &realm_json, scrubber).await?;
             let version = process::installed_version(&spec).await.unwrap_or_else(|| spec.version.clone());
-            let running =
-                process::start(other, &dir, &spec, &cache, &realm_json, opts.external_auth_url.as_deref(), scrubber)
-                    .await?;
+            let running = process::start(other, &dir, &spec, &cache, &realm_json, opts, scrubber).await?;
             let info = TargetInfo {
                 name: other.into(),
                 issuer: running.issuer.clone(),
@@ -396,11 +477,71 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 fault: None,
                 kind: Kind::Process,
                 version: Some(version),
-                login_profile: spec.login_profile.clone(),
+                login,
                 pid: Some(running.pid()),
                 capabilities: spec.capabilities.clone(),
+                http: crate::http::Settings::default(),
+                admin: None,
             };
-            Ok(Started { info: Arc::new(info), idp: None, process: Some(running) })
+            let mut started = Started::remote(info);
+            started.process = Some(running);
+            Ok(started)
         }
+    }
+}
+
+/// Starts a container target: checks for a Docker engine first, then
+/// starts the container with the realm export copied in and waits for its
+/// discovery document.
+async fn start_container(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Result<Started, TargetError> {
+    let dir = opts.fixtures.join("targets").join(name);
+    let spec = container::ContainerSpec::load(&dir)?;
+    container::availability().map_err(|reason| TargetError::Unavailable { target: name.into(), reason })?;
+    let login = crate::login::Driver::named(&spec.login_profile)
+        .map_err(|reason| TargetError::Fixture { path: dir.join("container.toml"), reason })?;
+    let export_path = dir.join(&spec.realm_file);
+    let export: serde_json::Value = serde_json::from_str(&read(&export_path)?)
+        .map_err(|e| TargetError::Fixture { path: export_path.clone(), reason: e.to_string() })?;
+    let realm = container::served_realm(&load_realm(&opts.fixtures)?, &export)
+        .map_err(|reason| TargetError::Fixture { path: export_path, reason })?;
+    register_realm_secrets(&realm, scrubber);
+    let admin_password = crate::oidc::random_token(24);
+    scrubber.register(&admin_password);
+    let plan = spec.plan(&dir, &admin_password)?;
+    #[cfg(feature = "containers")]
+    {
+        let running = container::start(name, &plan, &spec.issuer, scrubber).await?;
+        let admin = spec.admin_username.as_ref().map(|username| profile::Admin {
+            realm: "master".into(),
+            client_id: "admin-cli".into(),
+            username: username.clone(),
+            password: crate::secret::Secret::new(&admin_password),
+        });
+        let mut capabilities = spec.capabilities.clone();
+        if admin.is_some() {
+            capabilities.push("admin:keycloak".into());
+        }
+        let info = TargetInfo {
+            name: name.into(),
+            issuer: running.issuer.clone(),
+            realm,
+            default_user: spec.default_user.clone(),
+            fault: None,
+            kind: Kind::Container,
+            version: Some(format!("{}:{}", spec.image, spec.tag)),
+            login,
+            pid: None,
+            capabilities,
+            http: crate::http::Settings::default(),
+            admin,
+        };
+        let mut started = Started::remote(info);
+        started.container = Some(running);
+        Ok(started)
+    }
+    #[cfg(not(feature = "containers"))]
+    {
+        let _ = (plan, login, realm);
+        Err(TargetError::Unavailable { target: name.into(), reason: "built without the containers feature".into() })
     }
 }

@@ -313,17 +313,22 @@ pub async fn start(
     spec: &ProcessSpec,
     cache: &Path,
     realm_json: &str,
-    external_auth_url: Option<&str>,
+    opts: &super::StartOptions,
     scrubber: &Scrubber,
 ) -> Result<RunningProcess, TargetError> {
+    let external_auth_url = opts.external_auth_url.as_deref();
     let io_err = |path: &Path, e: std::io::Error| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() };
     let state =
         std::env::temp_dir().join(format!("kensa-{name}-{}-{}", std::process::id(), crate::oidc::random_token(6)));
     std::fs::create_dir_all(&state).map_err(|e| io_err(&state, e))?;
     let realm_path = state.join("realm.json");
     std::fs::write(&realm_path, realm_json).map_err(|e| io_err(&realm_path, e))?;
-    let port =
-        free_port().map_err(|e| TargetError::Start { target: name.into(), reason: format!("no free port: {e}") })?;
+    let port = match opts.port {
+        Some(p) => p,
+        None => {
+            free_port().map_err(|e| TargetError::Start { target: name.into(), reason: format!("no free port: {e}") })?
+        }
+    };
     let mut ph = Placeholders {
         dir: dir.display().to_string(),
         cache: cache.display().to_string(),
