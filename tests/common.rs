@@ -109,3 +109,12 @@ pub fn contains_jwt(text: &str) -> bool {
         rest[end..].starts_with(".eyJ")
     })
 }
+
+/// Held while a test runs a LemonLDAP::NG instance: every LemonLDAP::NG run
+/// of the harness uses the same instance folder under /var/lib/kensa.
+pub static LEMONLDAP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`LEMONLDAP`], also after another test panicked while holding it.
+pub fn lemonldap_lock() -> std::sync::MutexGuard<'static, ()> {
+    LEMONLDAP.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

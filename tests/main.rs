@@ -6,14 +6,20 @@
 //!   checks tagged with that fault fail, and no secret reaches a report;
 //! - `cli`: bad input gives one clear line and exit code 2;
 //! - `snapshots`: drift fails with a diff, `--update-snapshots` blesses it;
-//! - `load`: the load mode measures and counts failed calls.
+//! - `load`: the load mode measures and counts failed calls;
+//! - `remote`: the example profiles pass against served real IdPs, bad
+//!   profiles are refused;
+//! - `containers`: the Keycloak target's fixtures, and its clean skip
+//!   without Docker.
 
 mod cli;
 mod common;
+mod containers;
 mod e2e;
 mod fault_matrix;
 mod load;
 mod process;
+mod remote;
 mod secrets;
 mod snapshots;
 mod targets;

@@ -213,7 +213,119 @@ impl AdminClient {
 
 #[cfg(test)]
 mod tests {
+    use wiremock::matchers::{body_partial_json, body_string_contains, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
     use super::*;
+    use crate::secret::Scrubber;
+
+    fn keys(list: &[(&str, &str, i64)]) -> serde_json::Value {
+        serde_json::json!({"active": {}, "keys": list.iter().map(|(kid, alg, prio)| serde_json::json!({
+            "kid": kid, "algorithm": alg, "providerPriority": prio, "status": "ACTIVE", "type": "RSA"
+        })).collect::<Vec<_>>()})
+    }
+
+    /// The admin calls against a server that answers as Keycloak's Admin
+    /// REST API documents, and only to the requests shaped as it expects.
+    #[tokio::test]
+    async fn the_admin_client_signs_in_rotates_the_key_and_creates_a_user() {
+        let kc = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/realms/master/protocol/openid-connect/token"))
+            .and(body_string_contains("grant_type=password"))
+            .and(body_string_contains("client_id=admin-cli"))
+            .and(body_string_contains("username=admin"))
+            .and(body_string_contains("password=adm1n-pw"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"access_token": "admin-at", "token_type": "Bearer"})),
+            )
+            .mount(&kc)
+            .await;
+        let bearer = || header("authorization", "Bearer admin-at");
+        Mock::given(method("GET"))
+            .and(path("/admin/realms/kensa"))
+            .and(bearer())
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "realm-uuid", "realm": "kensa"})),
+            )
+            .mount(&kc)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/admin/realms/kensa/keys"))
+            .and(bearer())
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(keys(&[("old", "RS256", 100), ("ec", "ES256", 100)])),
+            )
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&kc)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/admin/realms/kensa/keys"))
+            .and(bearer())
+            .respond_with(ResponseTemplate::new(200).set_body_json(keys(&[
+                ("old", "RS256", 100),
+                ("new", "RS256", 110),
+                ("ec", "ES256", 100),
+            ])))
+            .with_priority(2)
+            .mount(&kc)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/admin/realms/kensa/components"))
+            .and(bearer())
+            .and(body_partial_json(serde_json::json!({
+                "providerId": "rsa-generated",
+                "providerType": "org.keycloak.keys.KeyProvider",
+                "parentId": "realm-uuid",
+                "config": {"priority": ["110"], "active": ["true"], "algorithm": ["RS256"]}
+            })))
+            .respond_with(ResponseTemplate::new(201))
+            .expect(1)
+            .mount(&kc)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/admin/realms/kensa/users"))
+            .and(bearer())
+            .and(body_partial_json(serde_json::json!({
+                "username": "carol", "enabled": true,
+                "credentials": [{"type": "password", "value": "carol-pw", "temporary": false}]
+            })))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .insert_header("location", format!("{}/admin/realms/kensa/users/u-42", kc.uri())),
+            )
+            .mount(&kc)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/realms/kensa/protocol/saml/descriptor"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>"#,
+                "application/xml",
+            ))
+            .mount(&kc)
+            .await;
+
+        let scrubber = Scrubber::new();
+        let http = HttpClient::new(scrubber.clone()).unwrap();
+        let admin = Admin {
+            realm: "master".into(),
+            client_id: "admin-cli".into(),
+            username: "admin".into(),
+            password: Secret::new("adm1n-pw"),
+        };
+        let issuer = format!("{}/realms/kensa", kc.uri());
+        let client = AdminClient::sign_in(&http, &issuer, &admin).await.unwrap();
+        assert_eq!(client.rotate_signing_key("kensa").await.unwrap(), "new");
+        assert_eq!(client.create_user("kensa", "carol", &Secret::new("carol-pw")).await.unwrap(), "u-42");
+        assert!(client.saml_descriptor("kensa").await.unwrap().contains("EntityDescriptor"));
+        // The admin token and passwords are secrets of the run.
+        assert_eq!(scrubber.scrub("admin-at adm1n-pw carol-pw"), "[redacted] [redacted] [redacted]");
+        let wrong = Admin { password: Secret::new("wrong"), ..admin };
+        let err = AdminClient::sign_in(&http, &issuer, &wrong).await.unwrap_err().to_string();
+        assert!(err.contains("404") || err.contains("admin token"), "{err}");
+    }
 
     #[test]
     fn issuer_splits_into_base_and_realm() {

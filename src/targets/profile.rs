@@ -491,7 +491,7 @@ fn toml_error(e: &toml::de::Error) -> String {
 /// What `kensa profile check` found out about a live deployment.
 #[derive(Debug, Default)]
 pub struct Reachability {
-    /// Findings, one line each, `ok:` or `error:` first.
+    /// Findings, one line each, `ok:`, `warning:` or `error:` first.
     pub lines: Vec<String>,
     /// Whether any finding is an error.
     pub failed: bool,
@@ -500,6 +500,9 @@ pub struct Reachability {
 impl Reachability {
     fn ok(&mut self, line: String) {
         self.lines.push(format!("ok: {line}"));
+    }
+    fn warn(&mut self, line: String) {
+        self.lines.push(format!("warning: {line}"));
     }
     fn error(&mut self, line: String) {
         self.failed = true;
@@ -550,6 +553,14 @@ pub async fn check_live(profile: &Profile, scrubber: &crate::secret::Scrubber) -
     for c in &profile.realm.clients {
         if methods.contains(&c.token_endpoint_auth_method) {
             r.ok(format!("client {} ({}) uses {}", c.role, c.client_id, c.token_endpoint_auth_method));
+        } else if c.token_endpoint_auth_method == "none" {
+            // Many OPs serve public clients without listing "none".
+            r.warn(format!(
+                "client {} is public (none), which discovery does not list ({}); the checks will show whether the \
+                 token endpoint accepts it",
+                c.role,
+                methods.join(", ")
+            ));
         } else {
             r.error(format!(
                 "client {} uses {}, which discovery does not advertise ({})",
