@@ -791,10 +791,19 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         _ = interrupt.wait() => true,
     };
     std::panic::set_hook(hook);
-    if died.is_none()
-        && let Some(why) = target.exited(scrubber)
-    {
-        died = Some(format!("target {name} stopped during the run: {why}"));
+    // A target that crashed on a request fails the checks at once, and can
+    // still be exiting when the run ends: after failures, give its exit a
+    // moment to show, so the run reports the crash and not only its effects.
+    let grace = if results.checks().iter().any(|c| c.verdict == report::Verdict::Fail) { 10 } else { 1 };
+    for attempt in 0..grace {
+        if died.is_some() {
+            break;
+        }
+        if let Some(why) = target.exited(scrubber) {
+            died = Some(format!("target {name} stopped during the run: {why}"));
+        } else if attempt + 1 < grace {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     target.stop();
     if interrupted {

@@ -208,3 +208,23 @@ fn bad_profiles_are_refused_with_the_key_at_fault_and_an_unreachable_issuer_fail
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("is unreachable") && stderr.contains("kensa profile check"), "{stderr}");
 }
+
+#[test]
+fn every_example_profile_is_valid() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root().join("fixtures/profiles")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let rel = format!("fixtures/profiles/{}", path.file_name().unwrap().to_string_lossy());
+        let mut env = profile_env(&rel);
+        env.push(("KENSA_KEYCLOAK_ADMIN_PASSWORD".into(), "unused-offline".into()));
+        let out = kensa_with_env(&["profile", "check", &rel, "--offline"], &env);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{rel}: {text}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("is valid"), "{text}");
+        seen += 1;
+    }
+    assert!(seen >= 3, "the example profiles are missing");
+}
