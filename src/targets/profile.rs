@@ -245,15 +245,23 @@ impl Profile {
         let err = |reason: String| ProfileError { path: path.to_owned(), reason };
         // Literal secrets are refused before anything else: a schema error
         // must never be what a user fixes first and then commits the secret.
-        let doc: toml::Table = toml::from_str(text).map_err(|e| err(toml_error(&e)))?;
-        if let Some(at) = literal_secret(&toml::Value::Table(doc.clone()), "") {
-            return Err(err(format!(
-                "{at} holds a literal secret; a profile never does: put the value in an environment variable and \
-                 name it with {}_env",
-                at.rsplit('.').next().unwrap_or(&at)
-            )));
+        let doc: toml::Table = toml::from_str(text).map_err(|e| err(toml_error(&e, text)))?;
+        // `[login]` holds CSS selectors (`password = "input#pw"`), never secrets.
+        let mut scanned = doc.clone();
+        scanned.remove("login");
+        if let Some(at) = literal_secret(&toml::Value::Table(scanned), "") {
+            let key = at.rsplit('.').next().unwrap_or(&at);
+            let key = key.split('[').next().unwrap_or(key);
+            let instead = if matches!(key, "client_secret" | "password") {
+                format!("put the value in an environment variable and name it with {key}_env")
+            } else {
+                "remove it; secrets come only from environment variables named by client_secret_env, \
+                 password_env and admin.password_env"
+                    .to_owned()
+            };
+            return Err(err(format!("{at} holds a literal secret; a profile never does: {instead}")));
         }
-        let mut raw: Raw = toml::from_str(text).map_err(|e| err(toml_error(&e)))?;
+        let mut raw: Raw = toml::from_str(text).map_err(|e| err(toml_error(&e, text)))?;
         if let Some(i) = issuer {
             i.clone_into(&mut raw.issuer);
         }
@@ -286,7 +294,8 @@ impl Profile {
         let mut env_used = Vec::new();
         let mut from_env = |var: &str, at: &str| -> Result<String, ProfileError> {
             if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(err(format!("{at} = {var:?} is not an environment variable name")));
+                // The value is not echoed: it may be the secret itself.
+                return Err(err(format!("{at} is not an environment variable name (letters, digits and '_')")));
             }
             env_used.push(var.to_owned());
             env(var).ok_or_else(|| err(format!("environment variable {var} (named by {at}) is not set")))
@@ -298,6 +307,13 @@ impl Profile {
             let mut t = table.clone();
             if let Some(k) = t.keys().find(|k| !CLIENT_KEYS.contains(&k.as_str())) {
                 return Err(err(format!("{at}: unknown key {k:?} (known: {})", CLIENT_KEYS.join(", "))));
+            }
+            let method = t.get("token_endpoint_auth_method").and_then(toml::Value::as_str).unwrap_or("");
+            if method.starts_with("client_secret") && !t.contains_key("client_secret_env") {
+                return Err(err(format!(
+                    "{at}: token_endpoint_auth_method = {method:?} needs client_secret_env (the variable that holds \
+                     the client secret)"
+                )));
             }
             if let Some(var) = t.remove("client_secret_env") {
                 let var = var.as_str().ok_or_else(|| err(format!("{at}.client_secret_env must be a string")))?;
@@ -322,6 +338,16 @@ impl Profile {
             let mut t = table.clone();
             if let Some(k) = t.keys().find(|k| !USER_KEYS.contains(&k.as_str())) {
                 return Err(err(format!("{at}: unknown key {k:?} (known: {})", USER_KEYS.join(", "))));
+            }
+            for key in ["username", "sub"] {
+                if !t.contains_key(key) {
+                    let why = if key == "sub" {
+                        " (the subject identifier the IdP issues for this user: ID token checks compare it)"
+                    } else {
+                        ""
+                    };
+                    return Err(err(format!("{at}: {key} is missing{why}")));
+                }
             }
             let var = t
                 .remove("password_env")
@@ -482,10 +508,19 @@ fn is_secret_key(key: &str) -> bool {
     crate::secret::is_secret_name(&k) || k.contains("password") || k.contains("secret")
 }
 
-fn toml_error(e: &toml::de::Error) -> String {
-    // toml's message carries the line, a caret and the reason.
-    let msg = e.to_string();
-    msg.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" | ")
+/// Line, column and reason of a TOML error. toml's own rendering quotes the
+/// source line, which may hold a secret, so only the position is given.
+fn toml_error(e: &toml::de::Error, text: &str) -> String {
+    let reason = e.message().trim();
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {col}: {reason}")
+        }
+        None => reason.to_owned(),
+    }
 }
 
 /// What `kensa profile check` found out about a live deployment.
@@ -678,6 +713,40 @@ claims = { email = "alice@example.com" }
         let err = parse(&GOOD.replace("request_secs = 7", "request_secs = 0")).unwrap_err();
         assert!(err.contains("request_secs"), "{err}");
         let err = parse("issuer = [").unwrap_err();
-        assert!(err.starts_with("profile /p/acme-staging.toml:"), "{err}");
+        assert!(err.starts_with("profile /p/acme-staging.toml: line 1, column"), "{err}");
+        let err = parse(&GOOD.replace("sub = \"f3b6\"\n", "")).unwrap_err();
+        assert!(err.contains("users[0]: sub is missing"), "{err}");
+        let err = parse(
+            &GOOD.replace("client_secret_env = \"ACME_SECRET\"", "token_endpoint_auth_method = \"client_secret_post\""),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("clients[0]: token_endpoint_auth_method = \"client_secret_post\" needs client_secret_env")
+        );
+    }
+
+    #[test]
+    fn errors_never_repeat_what_the_file_holds() {
+        // A syntax error on a line that holds a secret gives its position only.
+        let err = parse(&format!("{GOOD}\nnote = \"hunter2\" oops\n")).unwrap_err();
+        assert!(err.contains("line ") && !err.contains("hunter2"), "{err}");
+        // A secret pasted where a variable name belongs is not echoed.
+        let err = parse(&GOOD.replace("\"ACME_SECRET\"", "\"hunter2!\"")).unwrap_err();
+        assert!(err.contains("clients[0].client_secret_env is not an environment variable name"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        // A secret-named key with no _env form says to remove it.
+        let err = parse(&GOOD.replace("[timeouts]", "access_token = \"eyJ\"\n[timeouts]")).unwrap_err();
+        assert!(err.contains("access_token holds a literal secret") && err.contains("remove it"), "{err}");
+        assert!(!err.contains("eyJ") && !err.contains("access_token_env"), "{err}");
+    }
+
+    #[test]
+    fn login_selectors_may_name_a_password_field() {
+        let p = parse(&format!(
+            "{GOOD}\n[login]\nform = \"form#signin\"\nusername = \"input[name=login]\"\npassword = \
+             \"input[name=pw]\"\n"
+        ))
+        .unwrap();
+        assert!(p.login.custom.is_some());
     }
 }
