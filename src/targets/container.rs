@@ -10,9 +10,9 @@
 //! tag = "26.3.0"                                  # pinned
 //! command = ["start-dev", "--import-realm"]
 //! port = 8080                                     # the container port the IdP serves on
-//! copy = { "realm-kensa.json" = "/opt/keycloak/data/import/realm-kensa.json" }
+//! copy = { "/opt/keycloak/data/import/realm-kensa.json" = "realm-kensa.json" }  # container path = file here
 //! ready_log = "Listening on:"                     # a stdout line that means it is up
-//! issuer = "http://127.0.0.1:{port}/realms/kensa" # {port}: the host port mapped to it
+//! issuer = "http://{host}:{port}/realms/kensa"  # {host}: the engine's host; {port}: the mapped port
 //! login_profile = "keycloak"
 //! realm_file = "realm-kensa.json"                 # which realm.toml clients and users it has
 //! admin_username = "admin"                        # bootstrap admin, password made per run
@@ -59,7 +59,8 @@ pub struct ContainerSpec {
     /// A line on the container's stdout that means the server is up.
     #[serde(default)]
     pub ready_log: Option<String>,
-    /// The issuer, with `{port}` (the mapped host port).
+    /// The issuer, with `{port}` (the mapped host port) and `{host}` (the
+    /// engine's host: 127.0.0.1 for a local engine).
     pub issuer: String,
     /// Which login profile drives its pages.
     pub login_profile: String,
@@ -130,6 +131,7 @@ impl ContainerSpec {
             env: self.env.iter().map(|(k, v)| (k.clone(), v.replace("{admin_password}", admin_password))).collect(),
             copies,
             port: self.port,
+            host_port: None,
             ready_log: self.ready_log.clone(),
             startup_timeout: Duration::from_secs(self.ready_timeout_secs),
         })
@@ -149,8 +151,11 @@ pub struct ContainerPlan {
     pub env: BTreeMap<String, String>,
     /// Files: destination path in the container, content.
     pub copies: Vec<(String, Vec<u8>)>,
-    /// The container port to map to a free host port.
+    /// The container port the IdP serves on.
     pub port: u16,
+    /// The host port to map it to (`kensa serve --port`); a free one when
+    /// unset.
+    pub host_port: Option<u16>,
     /// Stdout line that means it is up.
     pub ready_log: Option<String>,
     /// Pull and start within this.
@@ -166,22 +171,52 @@ impl std::fmt::Debug for ContainerPlan {
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .field("copies", &self.copies.iter().map(|(d, b)| (d, b.len())).collect::<Vec<_>>())
             .field("port", &self.port)
+            .field("host_port", &self.host_port)
             .finish_non_exhaustive()
     }
 }
 
 /// Where a Docker engine answers, or why none does.
 ///
+/// The engine is looked up exactly as testcontainers will look it up when the
+/// container starts, so the answer here is the engine that is used:
 /// `DOCKER_HOST` (`unix://PATH` or `tcp://HOST:PORT`) wins; otherwise the
-/// sockets of Docker Engine, rootless Docker and Docker Desktop are tried.
-/// The engine must answer `GET /_ping` within two seconds.
+/// first of these sockets that exists: `/var/run/docker.sock`,
+/// `$XDG_RUNTIME_DIR/.docker/run/docker.sock`, `~/.docker/run/docker.sock`,
+/// `~/.docker/desktop/docker.sock`. That socket must answer `GET /_ping`
+/// within two seconds.
 ///
 /// # Errors
 /// Why no engine answers, and what to install or set.
 pub fn docker_engine() -> Result<String, String> {
+    engine_from(
+        std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()),
+        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+        std::env::var_os("HOME").map(PathBuf::from),
+    )
+}
+
+/// The sockets testcontainers tries when `DOCKER_HOST` is unset, in its order.
+fn default_sockets(runtime_dir: Option<&Path>, home: Option<&Path>) -> Vec<PathBuf> {
+    let mut candidates = vec![PathBuf::from("/var/run/docker.sock")];
+    if let Some(run) = runtime_dir {
+        candidates.push(run.join(".docker/run/docker.sock"));
+    }
+    if let Some(home) = home {
+        candidates.push(home.join(".docker/run/docker.sock"));
+        candidates.push(home.join(".docker/desktop/docker.sock"));
+    }
+    candidates
+}
+
+fn engine_from(
+    docker_host: Option<String>,
+    runtime_dir: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Result<String, String> {
     const INSTALL: &str = "install Docker Engine (https://docs.docker.com/engine/install/) and start it, or set \
                            DOCKER_HOST to an engine that runs";
-    if let Some(host) = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()) {
+    if let Some(host) = docker_host {
         if let Some(path) = host.strip_prefix("unix://") {
             return ping_unix(Path::new(path)).map(|()| host.clone()).map_err(|e| format!("DOCKER_HOST={host}: {e}"));
         }
@@ -190,29 +225,23 @@ pub fn docker_engine() -> Result<String, String> {
         }
         return Err(format!("DOCKER_HOST={host}: only unix:// and tcp:// engines are supported"));
     }
-    let mut candidates = vec![PathBuf::from("/var/run/docker.sock")];
-    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR") {
-        candidates.push(PathBuf::from(run).join("docker.sock"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        candidates.push(PathBuf::from(&home).join(".docker/run/docker.sock"));
-        candidates.push(PathBuf::from(home).join(".docker/desktop/docker.sock"));
-    }
-    let mut tried = Vec::new();
-    for sock in &candidates {
-        if !sock.exists() {
-            continue;
+    // Rootless Docker listens on $XDG_RUNTIME_DIR/docker.sock, which
+    // testcontainers does not try by itself: say how to point it there.
+    let rootless = runtime_dir.as_deref().map(|d| d.join("docker.sock")).filter(|p| p.exists());
+    let hint =
+        rootless.map_or_else(String::new, |p| format!(" (rootless Docker? set DOCKER_HOST=unix://{})", p.display()));
+    let candidates = default_sockets(runtime_dir.as_deref(), home.as_deref());
+    match candidates.iter().find(|p| p.exists()) {
+        Some(sock) => ping_unix(sock)
+            .map(|()| format!("unix://{}", sock.display()))
+            .map_err(|e| format!("no Docker engine answers: {e}{hint}; {INSTALL}")),
+        None => {
+            let shown: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+            Err(format!(
+                "no Docker engine: DOCKER_HOST is unset and none of {} exists{hint}; {INSTALL}",
+                shown.join(", ")
+            ))
         }
-        match ping_unix(sock) {
-            Ok(()) => return Ok(format!("unix://{}", sock.display())),
-            Err(e) => tried.push(e),
-        }
-    }
-    if tried.is_empty() {
-        let shown: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        Err(format!("no Docker engine: DOCKER_HOST is unset and none of {} exists; {INSTALL}", shown.join(", ")))
-    } else {
-        Err(format!("no Docker engine answers: {}; {INSTALL}", tried.join("; ")))
     }
 }
 
@@ -321,6 +350,9 @@ mod engine {
         for (dest, bytes) in &plan.copies {
             req = req.with_copy_to(dest.clone(), bytes.clone());
         }
+        if let Some(host_port) = plan.host_port {
+            req = req.with_mapped_port(host_port, plan.port.tcp());
+        }
         req
     }
 
@@ -346,7 +378,7 @@ mod engine {
     }
 
     /// Pulls and starts the container, maps its port, and waits until the
-    /// discovery document of `issuer` (with `{port}`) answers.
+    /// discovery document of `issuer` (with `{host}` and `{port}`) answers.
     ///
     /// # Errors
     /// When the engine refuses, the start times out, or discovery never
@@ -367,7 +399,12 @@ mod engine {
             .get_host_port_ipv4(plan.port.tcp())
             .await
             .map_err(|e| fail(format!("port {} is not mapped: {e}", plan.port)))?;
-        let issuer = issuer.replace("{port}", &port.to_string());
+        // A remote engine (DOCKER_HOST=tcp://...) maps the port on its own host.
+        let host = match container.get_host().await.map_err(|e| fail(format!("the container's host: {e}")))? {
+            url::Host::Domain(d) if d == "localhost" => "127.0.0.1".to_owned(),
+            h => h.to_string(),
+        };
+        let issuer = issuer.replace("{host}", &host).replace("{port}", &port.to_string());
         let url = crate::oidc::discovery::discovery_url(&issuer).map_err(|e| fail(e.to_string()))?;
         let http = HttpClient::with_limits(scrubber.clone(), Duration::from_secs(2), 1 << 20)
             .map_err(|e| fail(e.to_string()))?;
@@ -455,6 +492,14 @@ mod tests {
         assert!(req.expose_ports().iter().any(|p| p.as_u16() == 8080), "{:?}", req.expose_ports());
         assert!(format!("{:?}", req.ready_conditions()).contains("Listening on:"));
         assert_eq!(req.startup_timeout(), Some(plan.startup_timeout));
+        assert!(req.ports().is_none(), "a free host port unless one is asked for");
+        // `kensa serve keycloak --port 9400` maps the IdP to that host port.
+        let mut fixed = plan.clone();
+        fixed.host_port = Some(9400);
+        let req = request(&fixed);
+        let mapped: Vec<(u16, u16)> =
+            req.ports().unwrap().iter().map(|m| (m.host_port(), m.container_port().as_u16())).collect();
+        assert_eq!(mapped, [(9400, 8080)]);
     }
 
     #[test]
@@ -464,6 +509,51 @@ mod tests {
         assert!(err.contains("/nonexistent/kensa/docker.sock"), "{err}");
         let err = ping_tcp("127.0.0.1:1").unwrap_err();
         assert!(err.contains("127.0.0.1:1"), "{err}");
+    }
+
+    #[test]
+    fn the_engine_is_looked_up_where_testcontainers_looks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (run, home) = (dir.path().join("run"), dir.path().join("home"));
+        // testcontainers' order, after /var/run/docker.sock.
+        let socks = default_sockets(Some(&run), Some(&home));
+        assert_eq!(socks[0], Path::new("/var/run/docker.sock"));
+        assert_eq!(
+            &socks[1..],
+            [
+                run.join(".docker/run/docker.sock"),
+                home.join(".docker/run/docker.sock"),
+                home.join(".docker/desktop/docker.sock")
+            ]
+        );
+        let err = engine_from(Some("ssh://h".into()), None, None).unwrap_err();
+        assert!(err.contains("only unix:// and tcp://"), "{err}");
+        let err = engine_from(Some("tcp://127.0.0.1:1".into()), None, None).unwrap_err();
+        assert!(err.starts_with("DOCKER_HOST=tcp://127.0.0.1:1"), "{err}");
+        if Path::new("/var/run/docker.sock").exists() {
+            return; // a real engine's socket comes first; the rest needs its absence
+        }
+        std::fs::create_dir_all(&run).unwrap();
+        let err = engine_from(None, Some(run.clone()), Some(home.clone())).unwrap_err();
+        assert!(err.contains("none of /var/run/docker.sock") && err.contains("install Docker"), "{err}");
+        // A rootless engine's socket is named, with the DOCKER_HOST to set.
+        let rootless = std::os::unix::net::UnixListener::bind(run.join("docker.sock")).unwrap();
+        let err = engine_from(None, Some(run.clone()), Some(home.clone())).unwrap_err();
+        assert!(err.contains(&format!("set DOCKER_HOST=unix://{}", run.join("docker.sock").display())), "{err}");
+        drop(rootless);
+        // The first socket that exists is the one pinged, and it must answer 200.
+        let desktop = home.join(".docker/desktop/docker.sock");
+        std::fs::create_dir_all(desktop.parent().unwrap()).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(&desktop).unwrap();
+        let server = std::thread::spawn(move || {
+            use std::io::Write as _;
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 256];
+            let _ = std::io::Read::read(&mut conn, &mut buf);
+            conn.write_all(b"HTTP/1.0 200 OK\r\n\r\nOK").unwrap();
+        });
+        assert_eq!(engine_from(None, Some(run), Some(home)).unwrap(), format!("unix://{}", desktop.display()));
+        server.join().unwrap();
     }
 
     #[test]

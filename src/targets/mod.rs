@@ -507,7 +507,8 @@ async fn start_container(name: &str, opts: &StartOptions, scrubber: &Scrubber) -
     register_realm_secrets(&realm, scrubber);
     let admin_password = crate::oidc::random_token(24);
     scrubber.register(&admin_password);
-    let plan = spec.plan(&dir, &admin_password)?;
+    let mut plan = spec.plan(&dir, &admin_password)?;
+    plan.host_port = opts.port;
     #[cfg(feature = "containers")]
     {
         let running = container::start(name, &plan, &spec.issuer, scrubber).await?;
