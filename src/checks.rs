@@ -197,7 +197,9 @@ fn parse_check(
         scenario: sc.name.clone(),
         reason,
     };
-    let tags: Vec<String> = feature.tags.iter().chain(sc.tags.iter()).cloned().collect();
+    // A scenario inherits the tags of its feature and of its rule.
+    let rule_tags = rule.map(|r| r.tags.as_slice()).unwrap_or_default();
+    let tags: Vec<String> = feature.tags.iter().chain(rule_tags).chain(sc.tags.iter()).cloned().collect();
     let ids: Vec<&str> = sc.tags.iter().filter_map(|t| t.strip_prefix("check:")).collect();
     let id = match ids.as_slice() {
         [one] if !one.is_empty() => (*one).to_owned(),
@@ -398,5 +400,21 @@ mod tests {
         assert!(Catalogue::selected(&c.checks[0], Some(&op)));
         assert!(c.tag_filter("@MUST and and").is_err());
         assert_eq!(c.faults()["f"], vec!["A-1"]);
+    }
+
+    #[test]
+    fn a_rule_passes_its_tags_and_background_to_its_scenarios() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "a.feature",
+            "@needs:claims-parameter\nFeature: x\n  @needs:api-access @area:r\n  Rule: r\n    Background:\n      \
+             Given the public client\n    @check:A-1 @MUST @spec:X-1 @fault:f\n    Scenario: y\n      Given z\n",
+        );
+        let c = Catalogue::load(dir.path()).unwrap();
+        let check = &c.checks[0];
+        assert_eq!(check.needs, ["claims-parameter", "api-access", "client:public"]);
+        let op = c.tag_filter("@area:r").unwrap();
+        assert!(Catalogue::selected(check, Some(&op)), "a rule's tag selects its scenarios");
     }
 }
