@@ -675,14 +675,24 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         info.issuer,
         report::human(started.elapsed()),
     );
-    let snapshot_root = args.snapshots.clone().unwrap_or_else(|| args.fixtures.join("snapshots"));
-    // A profile may name its own baselines folder.
-    let (snapshot_root, snapshot_name) = match plan.profile.as_ref().and_then(|p| p.snapshots.as_ref()) {
-        Some(dir) => (
+    // Baselines: --snapshots DIR wins, then the folder a profile names, then
+    // FIXTURES/snapshots; each holds one folder per target.
+    let profile_snapshots = plan.profile.as_ref().and_then(|p| p.snapshots.as_ref());
+    let (snapshot_root, snapshot_name) = match (&args.snapshots, profile_snapshots) {
+        (Some(root), _) => (root.clone(), name.to_owned()),
+        (None, Some(dir)) => (
             dir.parent().map(Path::to_path_buf).unwrap_or_default(),
             dir.file_name().map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned()),
         ),
-        None => (snapshot_root, name.to_owned()),
+        (None, None) => (args.fixtures.join("snapshots"), name.to_owned()),
+    };
+    let bless = match (&plan.profile, &args.snapshots) {
+        (Some(p), Some(root)) => {
+            format!("kensa run --profile {} --snapshots {} --update-snapshots", p.path.display(), root.display())
+        }
+        (Some(p), None) => format!("kensa run --profile {} --update-snapshots", p.path.display()),
+        (None, Some(root)) => format!("kensa run --target {name} --snapshots {} --update-snapshots", root.display()),
+        (None, None) => format!("kensa run --target {name} --update-snapshots"),
     };
     let snapshots = Arc::new(Snapshots::new(
         &snapshot_root,
@@ -697,6 +707,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         router: Arc::clone(&plan.router),
         snapshots: Arc::clone(&snapshots),
         api_rules: plan.api_rules.clone(),
+        bless: bless.clone(),
     }));
     // Checks that need a power or a client the target lacks are skipped,
     // with the reason.
@@ -836,8 +847,8 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         );
         if tally.drifted + tally.missing > 0 {
             println!(
-                "kensa: {name}: new snapshots are in {}; bless them with `kensa run --target {name} --update-snapshots`",
-                args.report_dir.join("snapshots").join(name).display()
+                "kensa: {name}: new snapshots are in {}; bless them with `{bless}`",
+                args.report_dir.join("snapshots").join(&snapshot_name).display()
             );
         }
     }
@@ -1112,9 +1123,13 @@ async fn run(args: RunArgs) -> u8 {
     if not_started == names.len() {
         return EXIT_SETUP;
     }
-    if counts.failed > 0 || counts.not_run > 0 || blocking_skips > 0 || counts.total() == 0 {
-        EXIT_FAIL
-    } else {
-        EXIT_PASS
+    if counts.ran() == 0 {
+        // Everything selected was skipped: nothing was checked, so nothing passed.
+        eprintln!(
+            "kensa: no check ran ({} skipped, each with its reason above); a run that checks nothing is not a pass",
+            counts.skipped
+        );
+        return EXIT_FAIL;
     }
+    if counts.failed > 0 || counts.not_run > 0 || blocking_skips > 0 { EXIT_FAIL } else { EXIT_PASS }
 }

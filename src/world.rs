@@ -36,6 +36,8 @@ pub struct RunContext {
     /// The resource API gateway's rules (`fixtures/api/routes.toml`), when
     /// the fixtures have them.
     pub api_rules: Option<Arc<kensa_mocks::api::Rules>>,
+    /// The command that blesses this run's snapshots as the baselines.
+    pub bless: String,
 }
 
 /// Which scenario a World runs: names its snapshots.

@@ -94,10 +94,10 @@ async fn matches_snapshot(w: &mut KensaWorld, first: String, second: String, ste
             fail!("the {subject} matches its snapshot {}, but{broken}", path.display())
         }
         Outcome::Missing { pending } => fail!(
-            "no baseline snapshot {} for target {}: bless one with `kensa run --target {} --update-snapshots`{}{broken}",
+            "no baseline snapshot {} for target {}: bless one with `{}`{}{broken}",
             path.display(),
             w.ctx.target.name,
-            w.ctx.target.name,
+            w.ctx.bless,
             pending.map(|p| format!(" (this run's snapshot: {})", p.display())).unwrap_or_default()
         ),
         Outcome::Drift { diff, old, pending } => {
@@ -112,11 +112,11 @@ async fn matches_snapshot(w: &mut KensaWorld, first: String, second: String, ste
             }
             fail!(
                 "the {subject} differs from its baseline {}{broken}\n{}{}\nif the change is intended, bless it with \
-                 `kensa run --target {} --update-snapshots`",
+                 `{}`",
                 path.display(),
                 diff.trim_end(),
                 pending.map(|p| format!("\nthis run's snapshot: {}", p.display())).unwrap_or_default(),
-                w.ctx.target.name
+                w.ctx.bless
             )
         }
     }

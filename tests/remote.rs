@@ -131,6 +131,59 @@ fn profile_passes(target: &str, profile: &str, min_passed: u64) {
     // The same snapshot baselines as the managed target, all matched.
     assert!(stdout.contains("6 matched, 0 drifted, 0 missing"), "{stdout}");
     assert_no_secrets(dir.path());
+
+    // --snapshots wins over the profile's folder, and the way to bless
+    // names the profile and that folder.
+    let empty = tempfile::tempdir().unwrap();
+    let empty_dir = empty.path().to_str().unwrap();
+    let run = kensa_with_env(
+        &[
+            "run",
+            "--quiet",
+            "--profile",
+            profile,
+            "--issuer",
+            &served.issuer,
+            "--report-dir",
+            report,
+            "--tags",
+            "@check:SNAP-03",
+            "--snapshots",
+            empty_dir,
+        ],
+        &env,
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("0 matched, 0 drifted, 1 missing"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("`kensa run --profile {profile} --snapshots {empty_dir} --update-snapshots`")),
+        "{stdout}"
+    );
+
+    // A selection the profile cannot run at all is skipped, and a run that
+    // checked nothing is not a pass.
+    let run = kensa_with_env(
+        &[
+            "run",
+            "--quiet",
+            "--profile",
+            profile,
+            "--issuer",
+            &served.issuer,
+            "--report-dir",
+            report,
+            "--tags",
+            "@area:external-auth",
+        ],
+        &env,
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no check ran"), "{stderr}");
+    let s = summary(dir.path());
+    let c = &s["targets"][0]["counts"];
+    assert_eq!((c["passed"].as_u64(), c["skipped"].as_u64().map(|n| n > 0)), (Some(0), Some(true)), "{c}");
 }
 
 #[test]

@@ -66,7 +66,7 @@ fn drift_fails_with_a_diff_and_update_blesses_it() {
     assert_eq!(out.status.code(), Some(1), "{console}");
     assert!(console.contains("-    \"name\": \"Alice Example\","), "no removed line in the diff:\n{console}");
     assert!(console.contains("+    \"name\": \"Alice Q. Example\","), "no added line in the diff:\n{console}");
-    assert!(console.contains("--update-snapshots"), "the console does not say how to bless:\n{console}");
+    assert!(console.contains("`kensa run --target embedded --update-snapshots`"), "no way to bless:\n{console}");
     let s = summary(reports.path());
     let failed: Vec<&str> = s["targets"][0]["checks"]
         .as_array()

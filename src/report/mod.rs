@@ -538,6 +538,12 @@ impl Counts {
         }
     }
 
+    /// Checks that ran to a verdict (skipped and not-run ones did not).
+    #[must_use]
+    pub fn ran(&self) -> usize {
+        self.passed + self.failed + self.expected_failures + self.unexpected_passes
+    }
+
     /// Total.
     #[must_use]
     pub fn total(&self) -> usize {
