@@ -46,6 +46,17 @@ fn failed_logins_and_error_pages_are_read_in_both_themes() {
     assert_eq!(d.page_error(LOGIN_OLD_ERROR).as_deref(), Some("Invalid username or password."));
     assert_eq!(d.page_error(ERROR_PAGE).as_deref(), Some("Invalid parameter: redirect_uri"));
     assert_eq!(d.page_error(LOGIN_V2), None, "a fresh login page shows no error");
+    // The alert above the form: info is not a failure, danger is.
+    let alert = |kind: &str, text: &str| {
+        LOGIN_V2.replace(
+            "<form",
+            &format!(
+                "<div class=\"pf-v5-c-alert pf-m-inline pf-m-{kind}\"><span class=\"kc-feedback-text\">{text}</span></div><form"
+            ),
+        )
+    };
+    assert_eq!(d.page_error(&alert("info", "Please re-authenticate to continue")), None);
+    assert_eq!(d.page_error(&alert("danger", "Account is disabled")).as_deref(), Some("Account is disabled"));
 }
 
 #[test]

@@ -183,7 +183,7 @@ pub fn page_error(html: &str) -> Option<String> {
     let doc = Html::parse_document(html);
     let sel = Selector::parse(
         "#login-error, .error, .alert-error, .alert-danger, #input-error, #input-error-username, .message-error, \
-         #kc-error-message, .kc-feedback-text, [role=alert]",
+         #kc-error-message, [role=alert]",
     )
     .expect("static selector");
     let text = doc
@@ -318,6 +318,21 @@ impl Driver {
             let doc = Html::parse_document(html);
             let found =
                 doc.select(sel).map(|e| preview(&e.text().collect::<Vec<_>>().join(" "), 160)).find(|t| !t.is_empty());
+            if found.is_some() {
+                return found;
+            }
+        }
+        if self.profile == Profile::Keycloak {
+            // Keycloak writes info and warning messages ("Please
+            // re-authenticate") in the same .kc-feedback-text as errors; only
+            // the error and danger alerts mean a failed login.
+            let doc = Html::parse_document(html);
+            let sel = Selector::parse(
+                ".pf-m-danger .kc-feedback-text, .pf-m-error .kc-feedback-text, .alert-error .kc-feedback-text",
+            )
+            .expect("static selector");
+            let found =
+                doc.select(&sel).map(|e| preview(&e.text().collect::<Vec<_>>().join(" "), 160)).find(|t| !t.is_empty());
             if found.is_some() {
                 return found;
             }
