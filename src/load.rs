@@ -217,7 +217,7 @@ async fn sign_in_with(
     let stop = |u: &Url| req.is_redirect_target(u);
     let outcome =
         login::drive(&http, Request::get(req.to_url(&endpoint)), &creds, &target.login, Tamper::None, &stop).await?;
-    let Outcome::Redirected(url) = outcome else { bail!("the login ended on a page, not at the redirect URI") };
+    let Outcome::Redirected { url, .. } = outcome else { bail!("the login ended on a page, not at the redirect URI") };
     let callback = Callback::parse(&url, scrubber);
     let code = callback.code.clone().ok_or_else(|| anyhow!("no code: {}", callback.error_text()))?;
     let auth = crate::world::KensaWorld::auth_for(client, None, None)?;

@@ -435,18 +435,40 @@ impl KensaWorld {
     /// On HTTP or login-page errors.
     pub async fn run_login_as(&mut self, req: AuthRequest, creds: Credentials, tamper: Tamper) -> anyhow::Result<()> {
         let endpoint = self.endpoint("authorization_endpoint").await?;
-        let url = req.to_url(&endpoint);
+        let start = crate::http::Request::get(req.to_url(&endpoint));
+        self.drive(req, start, creds, tamper).await
+    }
+
+    /// As [`KensaWorld::run_login`], sending the authorization request as a
+    /// form POST (OpenID Connect Core 3.1.2.1) instead of a GET.
+    ///
+    /// # Errors
+    /// On HTTP or login-page errors.
+    pub async fn run_login_post(&mut self, req: AuthRequest) -> anyhow::Result<()> {
+        let user = self.user()?;
+        let creds = Credentials { username: user.username.clone(), password: Secret::new(&user.password) };
+        let endpoint = self.endpoint("authorization_endpoint").await?;
+        let start = crate::http::Request::post_form(endpoint, req.params());
+        self.drive(req, start, creds, Tamper::None).await
+    }
+
+    async fn drive(
+        &mut self,
+        req: AuthRequest,
+        start: crate::http::Request,
+        creds: Credentials,
+        tamper: Tamper,
+    ) -> anyhow::Result<()> {
         self.auth = Some(req.clone());
         let forbidden = self.forbidden_redirect.clone();
         let stop = move |u: &Url| {
             req.is_redirect_target(u) || forbidden.as_deref().is_some_and(|f| crate::oidc::authz::same_endpoint(u, f))
         };
         let driver = &self.ctx.target.login;
-        let outcome = login::drive(&self.http, crate::http::Request::get(url), &creds, driver, tamper, &stop)
-            .await
-            .context("the login flow failed")?;
+        let outcome =
+            login::drive(&self.http, start, &creds, driver, tamper, &stop).await.context("the login flow failed")?;
         self.callback = match &outcome {
-            Outcome::Redirected(u) => Some(Callback::parse(u, self.http.scrubber())),
+            Outcome::Redirected { url, .. } => Some(Callback::parse(url, self.http.scrubber())),
             Outcome::Page { .. } => None,
         };
         self.outcome = Some(outcome);

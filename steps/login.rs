@@ -118,7 +118,7 @@ async fn login_refused(w: &mut KensaWorld) -> StepResult {
             w.ctx.target.login.page_error(&response.text()).unwrap_or_default()
         )
         .into()),
-        Some(Outcome::Redirected(_)) | None => Err(anyhow!("no login flow ran").into()),
+        Some(Outcome::Redirected { .. }) | None => Err(anyhow!("no login flow ran").into()),
     }
 }
 
@@ -126,7 +126,7 @@ async fn login_refused(w: &mut KensaWorld) -> StepResult {
 async fn never_redirects(w: &mut KensaWorld) -> StepResult {
     let forbidden = w.forbidden_redirect.clone().ok_or_else(|| anyhow!("no unregistered redirect URI was used"))?;
     match &w.outcome {
-        Some(Outcome::Redirected(u)) if kensa::oidc::authz::same_endpoint(u, &forbidden) => Err(anyhow!(
+        Some(Outcome::Redirected { url: u, .. }) if kensa::oidc::authz::same_endpoint(u, &forbidden) => Err(anyhow!(
             "the IdP redirected the browser to the unregistered redirect URI {forbidden}{}",
             if w.callback.as_ref().is_some_and(|c| c.code.is_some()) { " with an authorization code" } else { "" }
         )

@@ -10,7 +10,7 @@ Feature: Snapshots of tokens and responses
     Given the target's discovery document
     And the confidential client
 
-  @check:SNAP-01 @BASELINE @spec:OIDC-Core-2 @fault:id-token-wrong-iss @fault:id-token-aud-missing-client @fault:id-token-expired @fault:nonce-not-echoed @fault:at-hash-wrong @fault:id-token-no-iat @fault:id-token-alg-none @fault:id-token-hs256-pubkey
+  @check:SNAP-01 @BASELINE @spec:OIDC-Core-2 @fault:id-token-wrong-iss @fault:id-token-aud-missing-client @fault:id-token-expired @fault:nonce-not-echoed @fault:at-hash-wrong @fault:id-token-no-iat @fault:id-token-alg-none @fault:id-token-hs256-pubkey @fault:auth-time-missing
   Scenario: The ID token's header and claims match the baseline
     The ID token's header (alg, typ, kid) and claims as the target issues them
     for the fixture user; exp shows the token lifetime as iat + N s.

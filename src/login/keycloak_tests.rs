@@ -139,7 +139,7 @@ async fn a_keycloak_login_runs_through_login_and_consent_to_the_client() {
     let outcome =
         drive(&http, Request::get(auth_url(&server)), &creds, &keycloak(), Tamper::None, &stop).await.unwrap();
     match outcome {
-        Outcome::Redirected(u) => assert!(u.query().unwrap().contains("code=the-code"), "{u}"),
+        Outcome::Redirected { url: u, .. } => assert!(u.query().unwrap().contains("code=the-code"), "{u}"),
         Outcome::Page { response, .. } => panic!("stopped on a page: HTTP {} {}", response.status, response.text()),
     }
 }
@@ -156,7 +156,7 @@ async fn a_wrong_password_ends_on_the_login_page_with_keycloaks_message() {
             assert!(submitted);
             assert_eq!(d.page_error(&response.text()).as_deref(), Some("Invalid username or password."));
         }
-        Outcome::Redirected(u) => panic!("a wrong password reached the client: {u}"),
+        Outcome::Redirected { url: u, .. } => panic!("a wrong password reached the client: {u}"),
     }
 }
 

@@ -220,7 +220,9 @@ pub enum Profile {
     /// `prompt=consent`) that is submitted as it is.
     NodeOidcProvider,
     /// LemonLDAP::NG: the `lform` login form (one-time `token`, base64 `url`)
-    /// whose errors are `trmsg` codes.
+    /// whose errors are `trmsg` codes; the "renew your session" page
+    /// (`form#upgrd` with a hidden `confirm`) that comes before a
+    /// re-authentication (prompt=login, max_age) is confirmed.
     LemonLdapNg,
     /// Keycloak: the `kc-form-login` form, whose action carries
     /// `session_code`, `execution`, `client_id` and `tab_id`; errors in
@@ -361,7 +363,8 @@ pub fn consent_form(profile: Profile, html: &str, page: &Url) -> Option<LoginFor
     match profile {
         Profile::NodeOidcProvider => {}
         Profile::Keycloak => return keycloak_consent(html, page),
-        Profile::Generic | Profile::LemonLdapNg => return None,
+        Profile::LemonLdapNg => return lemonldap_renew(html, page),
+        Profile::Generic => return None,
     }
     let doc = Html::parse_document(html);
     let forms = Selector::parse("form").expect("static selector");
@@ -398,6 +401,33 @@ pub fn consent_form(profile: Profile, html: &str, page: &Url) -> Option<LoginFor
         }
     }
     None
+}
+
+/// LemonLDAP::NG's confirmation before a re-authentication
+/// (`upgradesession.tpl`, shown for PE_RENEWSESSION): `form#upgrd` with a
+/// hidden `confirm` key, submitted as it is.
+fn lemonldap_renew(html: &str, page: &Url) -> Option<LoginForm> {
+    let doc = Html::parse_document(html);
+    let forms = Selector::parse("form#upgrd").expect("static selector");
+    let inputs = Selector::parse("input").expect("static selector");
+    let form = doc.select(&forms).next()?;
+    let mut fields = Vec::new();
+    for input in form.select(&inputs) {
+        let el = input.value();
+        let Some(name) = el.attr("name") else { continue };
+        match el.attr("type").unwrap_or("text").to_ascii_lowercase().as_str() {
+            "password" => return None,
+            "submit" | "button" | "image" | "reset" => {}
+            _ => fields.push((name.to_owned(), el.attr("value").unwrap_or("").to_owned())),
+        }
+    }
+    if !fields.iter().any(|(k, _)| k == "confirm") {
+        return None;
+    }
+    let raw = form.value().attr("action").unwrap_or("").trim();
+    let action = if raw.is_empty() { page.clone() } else { page.join(raw).ok()? };
+    let method = form.value().attr("method").unwrap_or("get").to_ascii_lowercase();
+    Some(LoginForm { action, method, fields, username_field: None, password_field: String::new(), hidden: Vec::new() })
 }
 
 /// Keycloak's consent page: a form with an `accept` submit button (and a
@@ -463,7 +493,13 @@ pub enum Tamper {
 #[derive(Debug)]
 pub enum Outcome {
     /// The IdP redirected to the client's redirect URI.
-    Redirected(Url),
+    Redirected {
+        /// The redirect URI with the authorization response.
+        url: Url,
+        /// Whether credentials were submitted on the way (false: the IdP
+        /// answered from its session, without a login page).
+        submitted: bool,
+    },
     /// The flow stopped on a page that is not a redirect.
     Page {
         /// The page.
@@ -494,7 +530,7 @@ pub async fn drive(
     let mut next = start;
     loop {
         let response = match http.follow(next, stop).await? {
-            Followed::Stopped(url) => return Ok(Outcome::Redirected(url)),
+            Followed::Stopped(url) => return Ok(Outcome::Redirected { url, submitted }),
             Followed::Page(r) => r,
         };
         let is_html = response.header("content-type").is_none_or(|c| c.contains("html"));
@@ -531,7 +567,7 @@ pub async fn drive(
             }
             let forged = http.fresh_session()?;
             return Ok(match forged.follow(form.request(fields), stop).await? {
-                Followed::Stopped(url) => Outcome::Redirected(url),
+                Followed::Stopped(url) => Outcome::Redirected { url, submitted },
                 Followed::Page(response) => Outcome::Page { response, submitted },
             });
         }
@@ -553,6 +589,32 @@ mod tests {
         <input type="checkbox" name="rememberMe">
         <input type="submit" name="login" value="Sign in">
       </form></body></html>"#;
+
+    #[test]
+    fn lemonldap_ng_renew_confirmation_is_submitted_as_it_is() {
+        // Written from LemonLDAP::NG 2.16's bootstrap/upgradesession.tpl.
+        let html = r#"<div id="errorcontent" class="container">
+          <div class="message message-positive alert"><span trspan="renewSession"></span></div>
+          <form id="upgrd" action="/renewsession" method="post" class="password" role="form">
+            <input type="hidden" name="confirm" value="k3y">
+            <input type="hidden" id="forceUpgrade" name="forceUpgrade" value="" />
+            <input type="hidden" name="url" value="aHR0cA==">
+            <div class="buttons"><button type="submit" class="btn btn-success">Renew</button></div>
+          </form></div>"#;
+        let page = Url::parse("http://127.0.0.1:1/oauth2/authorize?x=1").unwrap();
+        let form = consent_form(Profile::LemonLdapNg, html, &page).unwrap();
+        assert_eq!(form.action.as_str(), "http://127.0.0.1:1/renewsession");
+        assert_eq!(form.method, "post");
+        assert_eq!(
+            form.fields,
+            [
+                ("confirm".to_owned(), "k3y".to_owned()),
+                ("forceUpgrade".to_owned(), String::new()),
+                ("url".to_owned(), "aHR0cA==".to_owned())
+            ]
+        );
+        assert!(consent_form(Profile::Generic, html, &page).is_none(), "only the LemonLDAP::NG profile knows it");
+    }
 
     #[test]
     fn finds_the_password_form_and_resolves_the_action() {

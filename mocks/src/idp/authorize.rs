@@ -25,6 +25,9 @@ pub(crate) async fn authorize_get(
 
 /// `POST /authorize` with a form body.
 pub(crate) async fn authorize_post(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if app.has(Fault::AuthorizePostUnsupported) {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET")]).into_response();
+    }
     match Params::from_form(&headers, &body) {
         Some(params) => authorize(&app, &headers, &params),
         None => error_page(StatusCode::BAD_REQUEST, "The request body must be application/x-www-form-urlencoded."),
@@ -177,6 +180,28 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     if let Some(name) = params.repeated() {
         return callback.error("invalid_request", &format!("parameter {name} is repeated"));
     }
+    // RFC 6749 3.1: unrecognized parameters are ignored (except under a
+    // fault); the hints of OpenID Connect Core 3.1.2.1 are accepted (except
+    // under the fault for each).
+    if app.has(Fault::UnknownParamRejected)
+        && let Some(name) = params.names().find(|n| !KNOWN_PARAMS.contains(n))
+    {
+        return callback.error("invalid_request", &format!("unknown parameter {name}"));
+    }
+    for (fault, name) in [
+        (Fault::DisplayRejected, "display"),
+        (Fault::UiLocalesRejected, "ui_locales"),
+        (Fault::ClaimsLocalesRejected, "claims_locales"),
+        (Fault::LoginHintRejected, "login_hint"),
+        (Fault::AcrValuesRejected, "acr_values"),
+    ] {
+        if app.has(fault) && params.get(name).is_some() {
+            return callback.error("invalid_request", &format!("{name} is not supported"));
+        }
+    }
+    if app.has(Fault::NonceRequired) && params.get("nonce").is_none() {
+        return callback.error("invalid_request", "nonce is required");
+    }
     match params.get("response_type") {
         Some("code") => {}
         None if app.has(Fault::ResponseTypeMissingAccepted) => {}
@@ -199,6 +224,9 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         Err(why) => return callback.error("invalid_request", why),
     };
     let requested = split_scope(params.get("scope").unwrap_or(""));
+    if app.has(Fault::ScopeOrderSensitive) && requested.first().is_some_and(|s| s != "openid") {
+        return callback.error("invalid_scope", "scope must start with openid");
+    }
     if !requested.iter().any(|s| s == "openid") {
         return callback.error("invalid_scope", "scope must include openid");
     }
@@ -248,16 +276,39 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         claims,
     };
 
+    // OpenID Connect Core 3.1.2.1: max_age is the allowable time in seconds
+    // since the user last actively authenticated.
+    let max_age = match params.get("max_age").map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(secs)) => Some(secs),
+        Some(Err(_)) => return callback.error("invalid_request", "max_age must be a non-negative integer"),
+    };
     let session = cookie(headers, SESSION_COOKIE).and_then(|id| {
         let store = app.store();
         store.session(&id).filter(|s| app.user_exists(&store, &s.sub)).cloned()
     });
-    if let Some(session) = session
-        && !prompt.contains(&"login")
+    let fresh_enough =
+        |auth_time: u64| app.has(Fault::MaxAgeIgnored) || max_age.is_none_or(|m| now().saturating_sub(auth_time) <= m);
+    // An id_token_hint names the user the client expects; a session of
+    // another user does not answer it.
+    let hinted = params.get("id_token_hint").map(hinted_sub);
+    let usable = session.filter(|s| {
+        fresh_enough(s.auth_time)
+            && (!prompt.contains(&"login") || app.has(Fault::PromptLoginIgnored))
+            && !(prompt_none && app.has(Fault::PromptNoneSessionIgnored))
+            && !(prompt_none && hinted.is_some() && app.has(Fault::IdTokenHintRejected))
+    });
+    if let Some(hint) = &hinted
+        && let Some(s) = &usable
+        && hint.as_deref() != Some(s.sub.as_str())
     {
+        if prompt_none {
+            return callback.error("login_required", "the id_token_hint names another user than the signed-in one");
+        }
+    } else if let Some(session) = usable {
         return code_redirect(app, request, &session.sub, session.auth_time);
     }
-    if prompt_none {
+    if prompt_none && !app.has(Fault::PromptNoneShowsLogin) {
         return callback.error("login_required", "the user is not signed in");
     }
 
@@ -266,6 +317,42 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     let (request_id, csrf_token) = app.store().add_pending(request, browser.clone());
     let page = login_page(&client.client_id, &request_id, &csrf_token, None);
     login_response(page, existing_browser.is_none().then_some(browser.as_str()))
+}
+
+/// The parameters the authorization endpoint knows (RFC 6749 4.1.1, RFC 7636
+/// 4.3, OpenID Connect Core 3.1.2.1, 5.5 and 6).
+const KNOWN_PARAMS: &[&str] = &[
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "response_mode",
+    "nonce",
+    "display",
+    "prompt",
+    "max_age",
+    "ui_locales",
+    "claims_locales",
+    "id_token_hint",
+    "login_hint",
+    "acr_values",
+    "claims",
+    "request",
+    "request_uri",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// The `sub` of an ID token given as id_token_hint (`None`: not an ID token
+/// this IdP could have issued). The hint only narrows which session may
+/// answer; the session itself is what authenticates.
+fn hinted_sub(hint: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = hint.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
 }
 
 /// Message of a login page after rejected credentials.

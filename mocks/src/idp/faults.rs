@@ -201,6 +201,36 @@ faults! {
         "Refresh tokens get the default lifetime instead of the client's shorter one.";
     LoopbackPortExact => "loopback-port-exact",
         "A native client's loopback redirect URI must match the registered one including its port.";
+    PromptNoneShowsLogin => "prompt-none-shows-login",
+        "prompt=none without a session shows the login page instead of answering login_required.";
+    PromptNoneSessionIgnored => "prompt-none-session-ignored",
+        "prompt=none answers login_required even when the browser has a session.";
+    PromptLoginIgnored => "prompt-login-ignored",
+        "prompt=login is answered from the existing session without re-authenticating the user.";
+    MaxAgeIgnored => "max-age-ignored",
+        "max_age is ignored: a session older than max_age is used without re-authentication.";
+    AuthTimeMissing => "auth-time-missing",
+        "ID tokens never carry auth_time, even when max_age was requested.";
+    IdTokenHintRejected => "id-token-hint-rejected",
+        "prompt=none with an id_token_hint answers login_required even when the hinted user is signed in.";
+    UnknownParamRejected => "unknown-param-rejected",
+        "The authorization endpoint refuses requests that carry a parameter it does not know.";
+    AuthorizePostUnsupported => "authorize-post-unsupported",
+        "The authorization endpoint refuses POST requests with 405.";
+    NonceRequired => "nonce-required",
+        "The authorization endpoint refuses code-flow requests without a nonce.";
+    ScopeOrderSensitive => "scope-order-sensitive",
+        "The authorization endpoint refuses a scope whose first value is not openid.";
+    DisplayRejected => "display-rejected",
+        "The authorization endpoint refuses requests with a display parameter.";
+    UiLocalesRejected => "ui-locales-rejected",
+        "The authorization endpoint refuses requests with a ui_locales parameter.";
+    ClaimsLocalesRejected => "claims-locales-rejected",
+        "The authorization endpoint refuses requests with a claims_locales parameter.";
+    LoginHintRejected => "login-hint-rejected",
+        "The authorization endpoint refuses requests with a login_hint parameter.";
+    AcrValuesRejected => "acr-values-rejected",
+        "The authorization endpoint refuses requests with an acr_values parameter.";
 }
 
 impl fmt::Display for Fault {
@@ -254,7 +284,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 81);
+        assert_eq!(Fault::ALL.len(), 96);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -265,6 +295,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("loopback-port-exact"));
+        assert!(text.ends_with("acr-values-rejected"));
     }
 }

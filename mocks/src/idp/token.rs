@@ -360,7 +360,9 @@ fn id_token(
     if !app.has(Fault::IdTokenNoIat) {
         claims.insert("iat".into(), iat.into());
     }
-    claims.insert("auth_time".into(), auth_time.into());
+    if !app.has(Fault::AuthTimeMissing) {
+        claims.insert("auth_time".into(), auth_time.into());
+    }
     if let Some(nonce) = nonce.filter(|_| !app.has(Fault::NonceNotEchoed)) {
         claims.insert("nonce".into(), nonce.into());
     }

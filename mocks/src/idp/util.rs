@@ -40,6 +40,11 @@ impl Params {
         self.0.iter().filter(|(k, _)| k == name).count()
     }
 
+    /// Every parameter name, in order.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+
     /// The first parameter name that occurs more than once.
     pub(crate) fn repeated(&self) -> Option<&str> {
         self.0.iter().map(|(k, _)| k.as_str()).find(|k| self.count(k) > 1)
