@@ -160,6 +160,8 @@ pub struct KensaWorld {
     /// Facts a passing check reports without failing (a SHOULD the target
     /// meets late, a token that outlives a logout): shown in every report.
     pub notes: Vec<String>,
+    /// Altered redirect URIs the IdP redirected to (the exact-match check).
+    pub redirected_to_altered: Vec<String>,
 }
 
 /// A scenario's resource API gateway and what the client did with it.
@@ -287,6 +289,7 @@ impl KensaWorld {
             resource: None,
             tokens_at: None,
             notes: Vec::new(),
+            redirected_to_altered: Vec::new(),
         })
     }
 

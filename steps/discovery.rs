@@ -55,3 +55,96 @@ async fn distinct_kids(w: &mut KensaWorld) -> StepResult {
     let dups = w.jwks().await?.duplicate_kids();
     if dups.is_empty() { Ok(()) } else { Err(anyhow!("kids used by more than one key: {}", dups.join(", ")).into()) }
 }
+
+/// Endpoint members of a discovery document and the method that reaches each.
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("authorization_endpoint", "GET"),
+    ("token_endpoint", "POST"),
+    ("userinfo_endpoint", "GET"),
+    ("jwks_uri", "GET"),
+    ("registration_endpoint", "POST"),
+    ("revocation_endpoint", "POST"),
+    ("introspection_endpoint", "POST"),
+    ("end_session_endpoint", "GET"),
+    ("pushed_authorization_request_endpoint", "POST"),
+    ("device_authorization_endpoint", "POST"),
+];
+
+#[then("every endpoint the discovery document advertises exists")]
+async fn endpoints_exist(w: &mut KensaWorld) -> StepResult {
+    let d = w.discovery().await?.clone();
+    let mut dead = Vec::new();
+    let mut tried = 0;
+    for (member, method) in ENDPOINTS {
+        let Some(raw) = d.str(member) else { continue };
+        let url = url::Url::parse(raw).map_err(|e| anyhow!("{member} {raw:?} is not a URL: {e}"))?;
+        tried += 1;
+        // An empty request: the endpoint refuses it, but it must be there.
+        let req = if *method == "POST" {
+            kensa::http::Request::post_form(url, Vec::new())
+        } else {
+            kensa::http::Request::get(url)
+        };
+        match w.api.send(req).await {
+            Ok(r) if r.status == 404 || r.status >= 500 => dead.push(format!("{member} answers {}", r.status)),
+            Ok(_) => {}
+            Err(e) => dead.push(format!("{member}: {e}")),
+        }
+    }
+    if tried == 0 {
+        fail!("the discovery document advertises no endpoint");
+    }
+    if dead.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!("advertised endpoints that do not exist: {}", dead.join("; ")).into())
+    }
+}
+
+#[then("the ID token's alg is one the discovery document advertises")]
+async fn alg_advertised(w: &mut KensaWorld) -> StepResult {
+    let alg = w.id_token()?.header.get("alg").and_then(|a| a.as_str()).unwrap_or("").to_owned();
+    let d = w.discovery().await?;
+    let algs = d.list("id_token_signing_alg_values_supported").unwrap_or_default();
+    if algs.contains(&alg) {
+        Ok(())
+    } else {
+        Err(anyhow!("the ID token is signed with {alg:?}, but id_token_signing_alg_values_supported is {algs:?}")
+            .into())
+    }
+}
+
+#[then("the client's token endpoint authentication method is one the discovery document advertises")]
+async fn auth_method_advertised(w: &mut KensaWorld) -> StepResult {
+    let method = w.client()?.token_endpoint_auth_method;
+    let d = w.discovery().await?;
+    // OpenID Connect Discovery 1.0, 3: "If omitted, the default is client_secret_basic".
+    let methods =
+        d.list("token_endpoint_auth_methods_supported").unwrap_or_else(|| vec!["client_secret_basic".to_owned()]);
+    if methods.contains(&method) {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "the client authenticates with {method}, which works, but token_endpoint_auth_methods_supported is \
+             {methods:?}"
+        )
+        .into())
+    }
+}
+
+#[then("the discovery document supports the openid scope and the code response type")]
+async fn openid_and_code(w: &mut KensaWorld) -> StepResult {
+    let d = w.discovery().await?;
+    let mut problems = Vec::new();
+    if let Some(scopes) = d.list("scopes_supported")
+        && !scopes.iter().any(|s| s == "openid")
+    {
+        problems.push(format!("scopes_supported {scopes:?} lacks openid"));
+    }
+    match d.list("response_types_supported") {
+        Some(types) if types.iter().any(|t| t == "code") => {}
+        Some(types) => problems.push(format!("response_types_supported {types:?} lacks code")),
+        None => problems.push("response_types_supported is missing".into()),
+    }
+    if problems.is_empty() { Ok(()) } else { Err(anyhow!("{}", problems.join("; ")).into()) }
+}

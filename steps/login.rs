@@ -161,3 +161,110 @@ async fn refused_with(w: &mut KensaWorld, errors: String) -> StepResult {
         _ => Err(anyhow!("no login flow ran").into()),
     }
 }
+
+/// Alterations of a registered redirect URI that exact matching refuses:
+/// each is what a lax comparison lets through.
+fn altered_redirects(registered: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let url = url::Url::parse(registered).map_err(|e| anyhow!("redirect URI {registered:?}: {e}"))?;
+    let path = url.path();
+    let upper_path = {
+        let mut u = url.clone();
+        u.set_path(&path.to_uppercase());
+        u.to_string()
+    };
+    // The first letter of the last path segment, percent-encoded.
+    let encoded = match path.rfind('/') {
+        Some(i) if path.len() > i + 1 && path.as_bytes()[i + 1].is_ascii_alphanumeric() => {
+            let b = path.as_bytes()[i + 1];
+            let mut u = url.clone();
+            u.set_path(&format!("{}%{b:02X}{}", &path[..=i], &path[i + 2..]));
+            u.to_string()
+        }
+        _ => format!("{registered}%2F"),
+    };
+    let with_query =
+        if url.query().is_some() { format!("{registered}&kensa=1") } else { format!("{registered}?kensa=1") };
+    let mut variants = vec![("an added query parameter", with_query), ("a percent-encoded character", encoded)];
+    if upper_path != registered {
+        variants.push(("a path in another case", upper_path));
+    }
+    variants.push(("an added path segment", format!("{}/kensa", registered.trim_end_matches('/'))));
+    Ok(variants)
+}
+
+#[when("the client sends authorization requests with altered redirect URIs")]
+async fn altered_redirect_requests(w: &mut KensaWorld) -> StepResult {
+    let registered = w.new_auth_request()?.redirect_uri;
+    let mut redirected = Vec::new();
+    let variants = altered_redirects(&registered)?;
+    let tried: Vec<String> = variants.iter().map(|(what, uri)| format!("{what}: {uri}")).collect();
+    w.notes.push(format!("altered redirect URIs tried: {}", tried.join("; ")));
+    for (what, uri) in variants {
+        w.fresh_browser()?;
+        let mut req = w.new_auth_request()?;
+        req.redirect_uri.clone_from(&uri);
+        w.forbidden_redirect = Some(uri.clone());
+        w.run_login(req, None, Tamper::None).await?;
+        if let Some(Outcome::Redirected { url, .. }) = &w.outcome
+            && kensa::oidc::authz::same_endpoint(url, &uri)
+            && url.as_str().starts_with(uri.split('?').next().unwrap_or(&uri))
+        {
+            let code = w.callback.as_ref().is_some_and(|c| c.code.is_some());
+            redirected.push(format!("{what} ({uri}){}", if code { ", with a code" } else { "" }));
+        }
+    }
+    w.redirected_to_altered = redirected;
+    Ok(())
+}
+
+#[then("the IdP redirected to none of the altered redirect URIs")]
+async fn none_altered(w: &mut KensaWorld) -> StepResult {
+    if w.redirected_to_altered.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "the IdP accepted redirect URIs that differ from the registered one and redirected there: {}",
+            w.redirected_to_altered.join("; ")
+        )
+        .into())
+    }
+}
+
+#[when("the client sends an authorization request with PKCE method plain")]
+async fn pkce_plain(w: &mut KensaWorld) -> StepResult {
+    let mut req = w.new_auth_request()?;
+    let pkce = req.pkce.get_or_insert_with(kensa::oidc::pkce::Pkce::generate);
+    // RFC 7636 4.2: with plain, the challenge is the verifier itself.
+    pkce.challenge = pkce.verifier.expose().to_owned();
+    pkce.method = "plain".into();
+    w.run_login(req, None, Tamper::None).await?;
+    Ok(())
+}
+
+#[then("plain PKCE is refused unless the discovery document advertises it, and works if it does")]
+async fn pkce_plain_as_advertised(w: &mut KensaWorld) -> StepResult {
+    let methods = w.discovery().await?.list("code_challenge_methods_supported");
+    let advertised = methods.as_ref().is_some_and(|m| m.iter().any(|x| x == "plain"));
+    let code = w.callback.as_ref().is_some_and(|c| c.code.is_some());
+    match (advertised, code) {
+        (false, false) => Ok(()),
+        (false, true) => Err(anyhow!(
+            "the IdP issued a code for code_challenge_method=plain, but code_challenge_methods_supported is {methods:?}"
+        )
+        .into()),
+        (true, false) => Err(anyhow!(
+            "the IdP advertises plain in code_challenge_methods_supported but refused it: {}",
+            w.callback.as_ref().map(kensa::oidc::authz::Callback::error_text).unwrap_or_default()
+        )
+        .into()),
+        (true, true) => {
+            super::token::exchange(w, super::token::Exchange::default()).await?;
+            let r = w.last()?;
+            if r.status() == 200 {
+                Ok(())
+            } else {
+                Err(anyhow!("the plain verifier was refused: {}", r.describe()).into())
+            }
+        }
+    }
+}

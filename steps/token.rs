@@ -356,3 +356,31 @@ async fn introspection_refused(w: &mut KensaWorld) -> StepResult {
         Err(anyhow!("an unauthenticated caller got {} — the endpoint must refuse it", r.describe()).into())
     }
 }
+
+#[then("the token request is refused with 401 and a Basic challenge")]
+async fn basic_challenge(w: &mut KensaWorld) -> StepResult {
+    let r = w.last()?;
+    if r.status() != 401 {
+        fail!("expected HTTP 401 for a failed Basic authentication, got {}", r.describe());
+    }
+    match r.response.header("www-authenticate") {
+        Some(h) if h.trim().get(..5).is_some_and(|s| s.eq_ignore_ascii_case("basic")) => Ok(()),
+        Some(h) => Err(anyhow!("WWW-Authenticate is {h:?}, not the Basic scheme the client used").into()),
+        None => Err(anyhow!("the 401 carries no WWW-Authenticate header").into()),
+    }
+}
+
+#[then("the newest refresh token no longer works either")]
+async fn newest_refresh_dead(w: &mut KensaWorld) -> StepResult {
+    let before = w.tokens.len();
+    refresh(w, None, 0, None).await?;
+    let r = w.last()?;
+    if w.tokens.len() > before || r.error() != Some("invalid_grant") {
+        fail!(
+            "after the rotated refresh token was presented again, its successor still works: the IdP did not \
+             revoke the grant ({})",
+            r.describe()
+        );
+    }
+    Ok(())
+}

@@ -98,3 +98,57 @@ async fn first_token_refused(w: &mut KensaWorld) -> StepResult {
 async fn first_refused(w: &mut KensaWorld) -> StepResult {
     first_token_refused(w).await
 }
+
+#[when("the client calls the userinfo endpoint with the access token in a POST body")]
+async fn userinfo_body(w: &mut KensaWorld) -> StepResult {
+    let token = w.tokens()?.access_token.expose().to_owned();
+    let url = w.endpoint("userinfo_endpoint").await?;
+    let req = Request::post_form(url, vec![("access_token".into(), token)]).header("accept", "application/json");
+    store(w, req).await
+}
+
+#[when("the client calls the userinfo endpoint without an access token")]
+async fn userinfo_no_token(w: &mut KensaWorld) -> StepResult {
+    let url = w.endpoint("userinfo_endpoint").await?;
+    store(w, Request::get(url).header("accept", "application/json")).await
+}
+
+#[when("the client calls the userinfo endpoint with the access token only in the URL query")]
+async fn userinfo_query(w: &mut KensaWorld) -> StepResult {
+    let token = w.tokens()?.access_token.expose().to_owned();
+    let mut url = w.endpoint("userinfo_endpoint").await?;
+    url.query_pairs_mut().append_pair("access_token", &token);
+    store(w, Request::get(url).header("accept", "application/json")).await
+}
+
+async fn store(w: &mut KensaWorld, req: Request) -> StepResult {
+    let response = w.api.send(req).await?;
+    let json = serde_json::from_slice(&response.body).ok();
+    if response.status == 200 {
+        w.userinfo = json.clone();
+    }
+    w.last = Some(EndpointResponse { response, json });
+    Ok(())
+}
+
+#[then("the userinfo request is refused with 401 and a Bearer challenge")]
+async fn bearer_challenge(w: &mut KensaWorld) -> StepResult {
+    let r = w.last()?;
+    if r.status() != 401 {
+        fail!("expected HTTP 401, got {}", r.describe());
+    }
+    match r.response.header("www-authenticate") {
+        Some(h) if h.trim().get(..6).is_some_and(|s| s.eq_ignore_ascii_case("bearer")) => Ok(()),
+        Some(h) => Err(anyhow!("WWW-Authenticate is {h:?}, not a Bearer challenge").into()),
+        None => Err(anyhow!("the 401 carries no WWW-Authenticate header").into()),
+    }
+}
+
+#[then("the userinfo request is refused")]
+async fn userinfo_refused_any(w: &mut KensaWorld) -> StepResult {
+    let r = w.last()?;
+    if r.status() == 200 {
+        fail!("the userinfo endpoint answered 200: it accepted the access token from the URL query");
+    }
+    Ok(())
+}

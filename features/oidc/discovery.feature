@@ -45,3 +45,43 @@ Feature: Discovery and signing keys
     within the JWK Set SHOULD use distinct "kid" values."
 
     Then every key in the JWKS has a distinct kid
+
+  @check:OIDC-DISC-06 @MUST @spec:OIDC-Discovery-3 @fault:discovery-dead-endpoint
+  Scenario: Every endpoint the discovery document advertises exists
+    OpenID Connect Discovery 1.0, 3: the metadata gives the "URL of the OP's"
+    endpoints; an advertised endpoint that answers 404 or a server error is not
+    the OP's endpoint. Each is sent an empty request, which it may refuse.
+
+    Then every endpoint the discovery document advertises exists
+
+  @check:OIDC-DISC-07 @MUST @spec:OIDC-Discovery-3 @fault:discovery-no-rs256
+  Scenario: The ID token is signed with an algorithm the discovery document advertises
+    OpenID Connect Discovery 1.0, 3, id_token_signing_alg_values_supported:
+    "JSON array containing a list of the JWS signing algorithms (alg values)
+    supported by the OP for the ID Token to encode the Claims in a JWT".
+
+    Given the confidential client
+    When the user logs in
+    And the client exchanges the code
+    Then the ID token's alg is one the discovery document advertises
+
+  @check:OIDC-DISC-08 @MUST @spec:OIDC-Discovery-3 @fault:discovery-auth-methods-wrong
+  Scenario: The client authentication method that works is one the discovery document advertises
+    OpenID Connect Discovery 1.0, 3, token_endpoint_auth_methods_supported:
+    "JSON array containing a list of Client Authentication methods supported by
+    this Token Endpoint ... If omitted, the default is client_secret_basic".
+
+    Given the confidential client
+    When the user logs in
+    And the client exchanges the code
+    Then the token response is successful
+    And the client's token endpoint authentication method is one the discovery document advertises
+
+  @check:OIDC-DISC-09 @MUST @spec:OIDC-Discovery-3 @fault:discovery-scopes-without-openid @fault:discovery-incomplete
+  Scenario: The discovery document supports the openid scope and the code response type
+    OpenID Connect Discovery 1.0, 3, scopes_supported: "The server MUST support
+    the openid scope value"; response_types_supported: "Dynamic OpenID Providers
+    MUST support the code, id_token, and the id_token token Response Type
+    values" (a Basic OP, code).
+
+    Then the discovery document supports the openid scope and the code response type

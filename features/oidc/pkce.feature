@@ -47,3 +47,15 @@ Feature: Proof Key for Code Exchange
     When the user logs in without PKCE
     And the client exchanges the code with a made-up code_verifier
     Then the token request is refused with one of "invalid_grant, invalid_request"
+
+  @check:OIDC-PKCE-05 @MUST @spec:RFC7636-4.4.1 @spec:OIDC-Discovery-3 @fault:pkce-plain-accepted
+  Scenario: PKCE plain is refused unless the IdP advertises it
+    RFC 7636, 4.4.1: "If the server supporting PKCE does not support the
+    requested transformation, the authorization endpoint MUST return the
+    authorization error response with "error" value set to "invalid_request"."
+    What it supports is what code_challenge_methods_supported advertises
+    (RFC 8414, 2); an advertised plain must work.
+
+    Given the public client
+    When the client sends an authorization request with PKCE method plain
+    Then plain PKCE is refused unless the discovery document advertises it, and works if it does

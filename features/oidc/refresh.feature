@@ -58,3 +58,21 @@ Feature: Refresh tokens
     And the client exchanges the code
     And the client refreshes the tokens asking for the scope "openid offline_access email"
     Then the token request is refused with "invalid_scope"
+
+  @check:OIDC-RT-05 @SHOULD @spec:RFC9700-4.14.2 @fault:refresh-reuse-undetected
+  Scenario: Presenting a rotated refresh token again revokes its successor
+    RFC 9700, 4.14.2: with rotation, if a refresh token "is compromised and
+    subsequently used by both the attacker and the legitimate client, one of
+    them will present an invalidated refresh token, which will inform the
+    authorization server of the breach. The authorization server cannot
+    determine which party submitted the invalid refresh token, but it will revoke
+    the active refresh token."
+
+    Given the public client
+    When the user logs in
+    And the client exchanges the code
+    And the client refreshes the tokens
+    Then the refresh token is rotated
+    When the client refreshes with the previous refresh token
+    Then the token request is refused with "invalid_grant"
+    And the newest refresh token no longer works either

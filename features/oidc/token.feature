@@ -99,3 +99,16 @@ Feature: Token endpoint
     When the user logs in
     And the other client exchanges the code
     Then the token request is refused with "invalid_grant"
+
+  @check:OIDC-TOKEN-09 @MUST @spec:RFC6749-5.2 @fault:token-basic-no-challenge
+  Scenario: A failed Basic client authentication gets 401 with a WWW-Authenticate challenge
+    RFC 6749, 5.2, invalid_client: "If the client attempted to authenticate via
+    the "Authorization" request header field, the authorization server MUST
+    respond with an HTTP 401 (Unauthorized) status code and include the
+    "WWW-Authenticate" response header field matching the authentication scheme
+    used by the client."
+
+    Given the confidential client
+    When the user logs in
+    And the client exchanges the code with a wrong client secret
+    Then the token request is refused with 401 and a Basic challenge

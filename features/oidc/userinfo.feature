@@ -35,3 +35,33 @@ Feature: UserInfo endpoint
 
     When the client calls the userinfo endpoint with an invalid access token
     Then the userinfo request is refused with 401 and error "invalid_token"
+
+  @check:OIDC-UI-04 @MAY @spec:RFC6750-2.2 @fault:userinfo-body-token-rejected
+  Scenario: UserInfo accepts the access token in a POST body
+    RFC 6750, 2.2: the form-encoded body parameter access_token; "Resource servers
+    MAY support this method." OpenID Connect Core 1.0, 5.3.1 lets the client send
+    the access token as RFC 6750 allows.
+
+    When the client calls the userinfo endpoint with the access token in a POST body
+    Then the userinfo response is successful and its sub is the ID token's sub
+
+  @check:OIDC-UI-05 @MUST @spec:RFC6750-3 @fault:userinfo-no-challenge
+  Scenario: UserInfo without an access token answers 401 with a Bearer challenge
+    RFC 6750, 3: "If the protected resource request does not include
+    authentication credentials or does not contain an access token that enables
+    access to the protected resource, the resource server MUST include the HTTP
+    "WWW-Authenticate" response header field".
+
+    When the client calls the userinfo endpoint without an access token
+    Then the userinfo request is refused with 401 and a Bearer challenge
+
+  @check:OIDC-UI-06 @SHOULD @spec:RFC6750-2.3 @spec:RFC9700-4.3.2 @fault:userinfo-query-token-accepted
+  Scenario: UserInfo does not take the access token from the URL query
+    RFC 6750, 2.3: the URI query method "SHOULD NOT be used unless it is
+    impossible to transport the access token in the Authorization request header
+    field or the HTTP request entity-body"; RFC 9700, 4.3.2: "Clients MUST NOT
+    pass access tokens in a URI query parameter". A resource server that reads
+    the token from the query invites the leak through logs and history.
+
+    When the client calls the userinfo endpoint with the access token only in the URL query
+    Then the userinfo request is refused

@@ -59,7 +59,7 @@ impl AuthRequest {
         }
         if let Some(pk) = &self.pkce {
             p.push(("code_challenge".into(), pk.challenge.clone()));
-            p.push(("code_challenge_method".into(), "S256".into()));
+            p.push(("code_challenge_method".into(), pk.method.clone()));
         }
         p.extend(self.extra.iter().cloned());
         p

@@ -9,8 +9,10 @@ use crate::secret::Secret;
 pub struct Pkce {
     /// The code verifier (secret until the token request).
     pub verifier: Secret,
-    /// `BASE64URL(SHA256(verifier))`.
+    /// `BASE64URL(SHA256(verifier))` (or the verifier itself for `plain`).
     pub challenge: String,
+    /// `code_challenge_method`: `S256` unless a check sends `plain`.
+    pub method: String,
 }
 
 impl Pkce {
@@ -23,7 +25,7 @@ impl Pkce {
     /// The pair for a given verifier.
     #[must_use]
     pub fn from_verifier(verifier: &str) -> Self {
-        Self { verifier: Secret::new(verifier), challenge: s256(verifier) }
+        Self { verifier: Secret::new(verifier), challenge: s256(verifier), method: "S256".into() }
     }
 }
 

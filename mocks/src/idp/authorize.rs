@@ -159,6 +159,10 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
             let registered = client.redirect_uris.iter().any(|r| {
                 r == uri
                     || (app.has(Fault::RedirectUriPrefixMatch) && uri.starts_with(r.as_str()))
+                    || (app.has(Fault::RedirectUriQueryIgnored) && uri.split('?').next() == Some(r.as_str()))
+                    || (app.has(Fault::RedirectUriCaseInsensitive) && uri.eq_ignore_ascii_case(r))
+                    || (app.has(Fault::RedirectUriDecoded)
+                        && percent_encoding::percent_decode_str(uri).decode_utf8().is_ok_and(|d| d == r.as_str()))
                     || (client.is_native() && !app.has(Fault::LoopbackPortExact) && loopback_match(r, uri))
             });
             if !registered {
@@ -246,7 +250,8 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     match code_challenge {
         Some(challenge) => {
             // RFC 7636 4.3: an absent method means plain, which is not supported.
-            if params.get("code_challenge_method") != Some("S256") {
+            let plain_ok = app.has(Fault::PkcePlainAccepted) && params.get("code_challenge_method") == Some("plain");
+            if params.get("code_challenge_method") != Some("S256") && !plain_ok {
                 return callback.error("invalid_request", "code_challenge_method must be S256");
             }
             if !is_pkce_value(challenge) {

@@ -55,6 +55,18 @@ fn metadata(app: &App) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
     });
+    if let Some(map) = doc.as_object_mut() {
+        if app.has(Fault::DiscoveryDeadEndpoint) {
+            map.insert("end_session_endpoint".into(), json!(format!("{issuer}/logout")));
+        }
+        if app.has(Fault::DiscoveryAuthMethodsWrong) {
+            map.insert("token_endpoint_auth_methods_supported".into(), json!(["private_key_jwt"]));
+        }
+        if app.has(Fault::DiscoveryScopesWithoutOpenid) {
+            let scopes: Vec<&str> = SCOPES_SUPPORTED.iter().copied().filter(|s| *s != "openid").collect();
+            map.insert("scopes_supported".into(), json!(scopes));
+        }
+    }
     if app.has(Fault::DiscoveryIncomplete)
         && let Some(map) = doc.as_object_mut()
     {

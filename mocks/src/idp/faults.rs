@@ -231,6 +231,30 @@ faults! {
         "The authorization endpoint refuses requests with a login_hint parameter.";
     AcrValuesRejected => "acr-values-rejected",
         "The authorization endpoint refuses requests with an acr_values parameter.";
+    UserinfoBodyTokenRejected => "userinfo-body-token-rejected",
+        "The userinfo endpoint ignores an access token sent in a POST body.";
+    UserinfoNoChallenge => "userinfo-no-challenge",
+        "The userinfo endpoint answers a request without a token with 401 but no WWW-Authenticate challenge.";
+    UserinfoQueryTokenAccepted => "userinfo-query-token-accepted",
+        "The userinfo endpoint accepts an access token in the URL query.";
+    TokenBasicNoChallenge => "token-basic-no-challenge",
+        "A failed HTTP Basic client authentication at the token endpoint gets 401 without WWW-Authenticate.";
+    RedirectUriQueryIgnored => "redirect-uri-query-ignored",
+        "redirect_uri is compared without its query, so added query parameters pass.";
+    RedirectUriCaseInsensitive => "redirect-uri-case-insensitive",
+        "redirect_uri is compared case-insensitively, path included.";
+    RedirectUriDecoded => "redirect-uri-decoded",
+        "redirect_uri is percent-decoded before it is compared with the registered ones.";
+    PkcePlainAccepted => "pkce-plain-accepted",
+        "code_challenge_method=plain is accepted although discovery advertises only S256.";
+    RefreshReuseUndetected => "refresh-reuse-undetected",
+        "Presenting a rotated refresh token again is refused but leaves its successor valid.";
+    DiscoveryDeadEndpoint => "discovery-dead-endpoint",
+        "The discovery document advertises an end_session_endpoint that does not exist.";
+    DiscoveryAuthMethodsWrong => "discovery-auth-methods-wrong",
+        "The discovery document advertises only private_key_jwt at the token endpoint, which the IdP does not support.";
+    DiscoveryScopesWithoutOpenid => "discovery-scopes-without-openid",
+        "The discovery document's scopes_supported omits openid.";
 }
 
 impl fmt::Display for Fault {
@@ -284,7 +308,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 96);
+        assert_eq!(Fault::ALL.len(), 108);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -295,6 +319,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("acr-values-rejected"));
+        assert!(text.ends_with("discovery-scopes-without-openid"));
     }
 }

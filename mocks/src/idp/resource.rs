@@ -37,8 +37,18 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `GET /userinfo`.
-pub(crate) async fn userinfo_get(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    userinfo(&app, &headers, None)
+pub(crate) async fn userinfo_get(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    // RFC 6750 2.3 makes a token in the query optional to support, and RFC
+    // 9700 4.3.2 says clients must not send one: it is not read (except
+    // under a fault).
+    let query_token = query
+        .filter(|_| app.has(Fault::UserinfoQueryTokenAccepted))
+        .and_then(|q| Params::parse(q.as_bytes()).get("access_token").map(str::to_owned));
+    userinfo(&app, &headers, query_token)
 }
 
 /// `POST /userinfo`, with the token in the header or the form body.
@@ -54,7 +64,8 @@ pub(crate) async fn userinfo_post(State(app): State<Arc<App>>, headers: HeaderMa
         if params.count("access_token") > 1 {
             return bearer_error(StatusCode::BAD_REQUEST, "Bearer error=\"invalid_request\"");
         }
-        form_token = params.get("access_token").map(str::to_owned);
+        form_token =
+            params.get("access_token").map(str::to_owned).filter(|_| !app.has(Fault::UserinfoBodyTokenRejected));
     }
     userinfo(&app, &headers, form_token)
 }
@@ -65,7 +76,8 @@ fn userinfo(app: &App, headers: &HeaderMap, form_token: Option<String>) -> Respo
             return bearer_error(StatusCode::BAD_REQUEST, "Bearer error=\"invalid_request\"");
         }
         (Some(token), None) | (None, Some(token)) => token,
-        (None, None) => return bearer_error(StatusCode::UNAUTHORIZED, "Bearer"),
+        (None, None) if app.has(Fault::UserinfoNoChallenge) => return StatusCode::UNAUTHORIZED.into_response(),
+        (None, None) => return bearer_error(StatusCode::UNAUTHORIZED, "Bearer realm=\"kensa\""),
     };
     let found = {
         let store = app.store();

@@ -29,7 +29,13 @@ pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body:
             }
             response
         }
-        Err(error) => error.into_response(),
+        Err(error) => {
+            let mut response = error.into_response();
+            if app.has(Fault::TokenBasicNoChallenge) {
+                response.headers_mut().remove(header::WWW_AUTHENTICATE);
+            }
+            response
+        }
     }
 }
 
@@ -237,8 +243,18 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
         .refresh_tokens
         .get(presented)
         .cloned()
-        .filter(|t| t.is_active(now))
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    if !old.is_active(now) {
+        // RFC 9700 4.14.2: a rotated refresh token presented again means one
+        // of two parties holds a stolen copy; the grant's active tokens are
+        // revoked.
+        if old.revoked && !app.has(Fault::RefreshReuseUndetected) {
+            let grant = old.grant;
+            store.refresh_tokens.values_mut().filter(|t| t.grant == grant).for_each(|t| t.revoked = true);
+            store.access_tokens.values_mut().filter(|t| t.grant == grant).for_each(|t| t.revoked = true);
+        }
+        return Err(OAuthError::invalid_grant("the refresh token is invalid"));
+    }
     if old.client_id != client.client_id && !app.has(Fault::RefreshNotBoundToClient) {
         return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
     }
