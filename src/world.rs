@@ -162,6 +162,10 @@ pub struct KensaWorld {
     pub notes: Vec<String>,
     /// Altered redirect URIs the IdP redirected to (the exact-match check).
     pub redirected_to_altered: Vec<String>,
+    /// How often the IdP fetched the request object served for request_uri.
+    pub request_uri_fetches: usize,
+    /// Servers a scenario started that must live until it ends.
+    pub keep_alive: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A scenario's resource API gateway and what the client did with it.
@@ -290,6 +294,8 @@ impl KensaWorld {
             tokens_at: None,
             notes: Vec::new(),
             redirected_to_altered: Vec::new(),
+            request_uri_fetches: 0,
+            keep_alive: Vec::new(),
         })
     }
 
@@ -440,6 +446,24 @@ impl KensaWorld {
         let endpoint = self.endpoint("authorization_endpoint").await?;
         let start = crate::http::Request::get(req.to_url(&endpoint));
         self.drive(req, start, creds, tamper).await
+    }
+
+    /// Runs a login for `req` (whose state, nonce and PKCE the later steps
+    /// compare against) while sending `params` as the query, as request
+    /// objects do (OpenID Connect Core 6).
+    ///
+    /// # Errors
+    /// On HTTP or login-page errors.
+    pub async fn run_login_with_query(
+        &mut self,
+        req: AuthRequest,
+        params: Vec<(String, String)>,
+    ) -> anyhow::Result<()> {
+        let user = self.user()?;
+        let creds = Credentials { username: user.username.clone(), password: Secret::new(&user.password) };
+        let mut url = self.endpoint("authorization_endpoint").await?;
+        url.query_pairs_mut().extend_pairs(params);
+        self.drive(req, crate::http::Request::get(url), creds, Tamper::None).await
     }
 
     /// As [`KensaWorld::run_login`], sending the authorization request as a

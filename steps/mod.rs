@@ -16,6 +16,7 @@ mod discovery;
 mod external_auth;
 mod id_token;
 mod login;
+mod request_object;
 mod session;
 mod snapshot;
 mod token;

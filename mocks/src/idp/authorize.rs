@@ -136,7 +136,48 @@ fn login_response(body: String, new_browser: Option<&str>) -> Response {
     response
 }
 
+/// The claims of an unsigned request object (OpenID Connect Core 6.1): a JWT
+/// with `alg` `none` and an empty signature.
+fn request_object(jwt: &str) -> Result<serde_json::Map<String, serde_json::Value>, &'static str> {
+    use base64::Engine as _;
+    let decode = |part: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok();
+    let mut parts = jwt.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("the request object is not a JWT");
+    };
+    let header: serde_json::Value = decode(header)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("the request object's header is not JSON")?;
+    if header.get("alg").and_then(serde_json::Value::as_str) != Some("none") || !signature.is_empty() {
+        return Err("only unsigned request objects (alg none) are supported");
+    }
+    match decode(payload).and_then(|b| serde_json::from_slice(&b).ok()) {
+        Some(serde_json::Value::Object(claims)) => Ok(claims),
+        _ => Err("the request object's payload is not a JSON object"),
+    }
+}
+
 fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
+    // OpenID Connect Core 6.1: a request object's parameters supersede the
+    // ones of the query. A malformed one is reported to the client once the
+    // redirect URI is trusted.
+    let (merged, object_error) = match params.get("request").filter(|_| !app.has(Fault::RequestObjectIgnored)) {
+        None => (None, None),
+        Some(jwt) => match request_object(jwt) {
+            Ok(object)
+                if object
+                    .get("client_id")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|c| Some(c) != params.get("client_id")) =>
+            {
+                (None, Some("the request object's client_id differs from the request's"))
+            }
+            Ok(object) => (Some(params.superseded_by(&object)), None),
+            Err(why) => (None, Some(why)),
+        },
+    };
+    let params = merged.as_ref().unwrap_or(params);
     let bad = |message: &str| error_page(StatusCode::BAD_REQUEST, message);
 
     // Errors about the client or the redirect URI are shown to the user and
@@ -217,10 +258,13 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
     if params.get("response_mode").is_some_and(|m| m != "query") {
         return callback.error("invalid_request", "only response_mode=query is supported");
     }
-    if params.get("request").is_some() {
-        return callback.error("request_not_supported", "request objects are not supported");
+    if let Some(why) = object_error {
+        return callback.error("invalid_request_object", why);
     }
     if params.get("request_uri").is_some() {
+        if app.has(Fault::RequestUriWrongError) {
+            return callback.error("invalid_request", "request_uri cannot be used");
+        }
         return callback.error("request_uri_not_supported", "request_uri is not supported");
     }
     let claims = match params.get("claims").map(super::claims::parse).transpose() {

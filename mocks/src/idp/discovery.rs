@@ -52,7 +52,8 @@ fn metadata(app: &App) -> Value {
         "trust_frameworks_supported": super::claims::TRUST_FRAMEWORKS,
         "claims_in_verified_claims_supported": super::claims::CLAIMS_IN_VERIFIED_CLAIMS,
         "authorization_response_iss_parameter_supported": true,
-        "request_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["none"],
         "request_uri_parameter_supported": false,
     });
     if let Some(map) = doc.as_object_mut() {

@@ -255,6 +255,10 @@ faults! {
         "The discovery document advertises only private_key_jwt at the token endpoint, which the IdP does not support.";
     DiscoveryScopesWithoutOpenid => "discovery-scopes-without-openid",
         "The discovery document's scopes_supported omits openid.";
+    RequestObjectIgnored => "request-object-ignored",
+        "The request parameter is ignored: only the query's parameters are used.";
+    RequestUriWrongError => "request-uri-wrong-error",
+        "request_uri, which the IdP does not support, is refused with invalid_request instead of request_uri_not_supported.";
 }
 
 impl fmt::Display for Fault {
@@ -308,7 +312,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 108);
+        assert_eq!(Fault::ALL.len(), 110);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -319,6 +323,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("discovery-scopes-without-openid"));
+        assert!(text.ends_with("request-uri-wrong-error"));
     }
 }

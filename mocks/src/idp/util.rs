@@ -40,6 +40,25 @@ impl Params {
         self.0.iter().filter(|(k, _)| k == name).count()
     }
 
+    /// These parameters with `object`'s members superseding them (OpenID
+    /// Connect Core 6.3.3); strings are taken as they are, other JSON values
+    /// (`max_age`, `claims`) as their JSON text.
+    pub(crate) fn superseded_by(&self, object: &serde_json::Map<String, serde_json::Value>) -> Params {
+        let mut out: Vec<(String, String)> =
+            self.0.iter().filter(|(k, _)| !object.contains_key(k) && k != "request").cloned().collect();
+        for (k, v) in object {
+            if matches!(k.as_str(), "iss" | "aud" | "exp" | "iat" | "nbf" | "jti") {
+                continue;
+            }
+            let value = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push((k.clone(), value));
+        }
+        Params(out)
+    }
+
     /// Every parameter name, in order.
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())

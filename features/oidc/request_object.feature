@@ -1,0 +1,39 @@
+@area:login
+Feature: Request objects
+  A client may pass its authorization request as a JWT, by value in the
+  request parameter or by reference in request_uri (OpenID Connect Core 6).
+  An OP that does not support one must say so with the error defined for it;
+  an OP that does must use the object's parameters.
+
+  Background:
+    Given the target's discovery document
+    And the confidential client
+
+  @check:OIDC-REQ-01 @MUST @spec:OIDC-Core-6.1 @spec:OIDC-Core-6.3.3 @fault:request-object-ignored
+  Scenario: An unsigned request object is used, or refused with request_not_supported
+    OpenID Connect Core 1.0, 6.3.3: "Request Object parameter values supersede
+    those passed using the OAuth 2.0 request syntax"; 6.1: an OP that does not
+    support the request parameter returns request_not_supported (3.1.2.6). The
+    object carries the state and nonce; the query carries neither.
+
+    When the client sends its authorization request as an unsigned request object
+    Then the request object is used, or refused with request_not_supported
+
+  @check:OIDC-REQ-02 @MUST @spec:OIDC-Core-6.2 @spec:OIDC-Core-3.1.2.6 @fault:request-uri-wrong-error
+  Scenario: An unsigned request object by reference is fetched and used, or refused with request_uri_not_supported
+    OpenID Connect Core 1.0, 6.2: the OP fetches the Request Object from the
+    request_uri; 3.1.2.6, request_uri_not_supported: "The OP does not support
+    use of the request_uri parameter". The object is served from 127.0.0.1 for
+    the run.
+
+    When the client sends its authorization request as an unsigned request object by reference
+    Then the request object is fetched and used, or refused with request_uri_not_supported
+
+  @check:OIDC-REQ-03 @MUST @spec:OIDC-Core-6.3.3 @fault:request-object-ignored
+  Scenario: A request object that alone carries the redirect URI is used, or refused with request_not_supported
+    OpenID Connect Core 1.0, 6.3.3: "the Authorization Server MUST ... use the
+    parameters contained in the Request Object"; here only the object names the
+    redirect URI, the state and the nonce.
+
+    When the client sends an unsigned request object that alone carries the redirect URI
+    Then the request object is used, or refused with request_not_supported
