@@ -592,6 +592,13 @@ async fn realm_directory(realm: &kensa_mocks::realm::Realm, router: &Router) -> 
     for u in &realm.users {
         let mut attributes = u.claims.clone();
         attributes.insert("user_id".into(), serde_json::Value::String(u.sub.clone()));
+        // LemonLDAP::NG builds the address claim from flat attributes
+        // (formatted, street_address, ...): the directory carries them so.
+        if let Some(serde_json::Value::Object(address)) = u.claims.get("address") {
+            for (k, v) in address {
+                attributes.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         let user = ExternalUser { username: u.username.clone(), password: u.password.clone(), attributes };
         directory.accept(&user, None).await;
         router.route(&u.username, &directory.uri());

@@ -152,3 +152,45 @@ async fn userinfo_refused_any(w: &mut KensaWorld) -> StepResult {
     }
     Ok(())
 }
+
+#[then(
+    regex = r"^the userinfo response carries the user's ((?:profile|email|address|phone)(?:(?:, | and )(?:profile|email|address|phone))*) claims$"
+)]
+async fn scope_claims(w: &mut KensaWorld, scopes: String) -> StepResult {
+    let user = w.user()?;
+    let got = w.userinfo.clone().ok_or_else(|| anyhow!("no successful userinfo response"))?;
+    let mut missing = Vec::new();
+    let mut wanted = 0;
+    for scope in scopes.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty() && *s != "and") {
+        let names = kensa_mocks::realm::SCOPE_CLAIMS
+            .iter()
+            .find(|(s, _)| *s == scope)
+            .map(|(_, n)| *n)
+            .ok_or_else(|| anyhow!("{scope} is not a standard scope"))?;
+        for name in names {
+            let Some(expected) = user.claims.get(*name) else { continue };
+            wanted += 1;
+            match (got.get(*name), expected) {
+                // address: every member the user has, with its value.
+                (Some(serde_json::Value::Object(have)), serde_json::Value::Object(want)) => {
+                    for (k, v) in want {
+                        if have.get(k) != Some(v) {
+                            missing.push(format!("{name}.{k} is {:?}, expected {v}", have.get(k)));
+                        }
+                    }
+                }
+                (Some(v), want) if v == want => {}
+                (Some(v), want) => missing.push(format!("{name} is {v}, expected {want}")),
+                (None, _) => missing.push(format!("{name} is missing")),
+            }
+        }
+    }
+    if wanted == 0 {
+        fail!("the test user has none of the claims of {scopes}: nothing to check");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!("scope {scopes}: {} (OpenID Connect Core 5.4)", missing.join("; ")).into())
+    }
+}

@@ -48,6 +48,25 @@ fn the_keycloak_realm_matches_the_realm_fixture_for_the_roles_it_serves() {
         assert_eq!(k["emailVerified"], u.claims["email_verified"]);
         assert_eq!(k["firstName"], u.claims["given_name"]);
         assert_eq!(k["lastName"], u.claims["family_name"]);
+        // The attributes Keycloak's built-in phone and address scopes read.
+        let attr = |name: &str| k["attributes"][name][0].as_str().map(str::to_owned);
+        if let Some(phone) = u.claims.get("phone_number") {
+            assert_eq!(attr("phoneNumber").as_deref(), phone.as_str(), "{}", u.username);
+            let verified = u.claims.get("phone_number_verified").and_then(serde_json::Value::as_bool);
+            assert_eq!(attr("phoneNumberVerified"), verified.map(|v| v.to_string()), "{}", u.username);
+        }
+        if let Some(address) = u.claims.get("address") {
+            for (claim, attribute) in [
+                ("formatted", "formatted"),
+                ("street_address", "street"),
+                ("locality", "locality"),
+                ("region", "region"),
+                ("postal_code", "postal_code"),
+                ("country", "country"),
+            ] {
+                assert_eq!(attr(attribute).as_deref(), address[claim].as_str(), "{}: {claim}", u.username);
+            }
+        }
     }
     assert!(served.user("alice").is_some() && served.user("bob").is_some());
     // Key providers for both ID token algorithms the clients use.

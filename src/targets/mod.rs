@@ -234,6 +234,16 @@ impl TargetInfo {
     /// capabilities, or (`client:ROLE`) a client of that role.
     #[must_use]
     pub fn has(&self, need: &str) -> bool {
+        // `scope-claims:SCOPE`: the confidential client may ask for SCOPE and
+        // the default user has at least one of its claims to release.
+        if let Some(scope) = need.strip_prefix("scope-claims:") {
+            let names = kensa_mocks::realm::SCOPE_CLAIMS.iter().find(|(s, _)| *s == scope).map_or(&[][..], |(_, n)| *n);
+            let user_has =
+                self.realm.user(&self.default_user).is_some_and(|u| names.iter().any(|n| u.claims.contains_key(*n)));
+            let client_may =
+                self.realm.client_by_role("confidential").is_some_and(|c| c.scopes.iter().any(|s| s == scope));
+            return user_has && client_may;
+        }
         match need.strip_prefix("client:") {
             Some(role) => self.realm.client_by_role(role).is_some(),
             None => self.capabilities.iter().any(|c| c == need),

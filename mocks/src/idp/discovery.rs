@@ -46,7 +46,8 @@ fn metadata(app: &App) -> Value {
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
             "name", "given_name", "family_name", "preferred_username",
-            "email", "email_verified", "birthdate", "address", "verified_claims",
+            "email", "email_verified", "birthdate", "address", "phone_number", "phone_number_verified",
+            "verified_claims",
         ],
         "claims_parameter_supported": true,
         "trust_frameworks_supported": super::claims::TRUST_FRAMEWORKS,

@@ -259,6 +259,14 @@ faults! {
         "The request parameter is ignored: only the query's parameters are used.";
     RequestUriWrongError => "request-uri-wrong-error",
         "request_uri, which the IdP does not support, is refused with invalid_request instead of request_uri_not_supported.";
+    ScopeProfileIgnored => "scope-profile-ignored",
+        "The profile scope is granted but its claims are not released at the userinfo endpoint.";
+    ScopeEmailIgnored => "scope-email-ignored",
+        "The email scope is granted but its claims are not released at the userinfo endpoint.";
+    ScopeAddressIgnored => "scope-address-ignored",
+        "The address scope is granted but the address claim is not released at the userinfo endpoint.";
+    ScopePhoneIgnored => "scope-phone-ignored",
+        "The phone scope is granted but its claims are not released at the userinfo endpoint.";
 }
 
 impl fmt::Display for Fault {
@@ -312,7 +320,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 110);
+        assert_eq!(Fault::ALL.len(), 114);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -323,6 +331,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("request-uri-wrong-error"));
+        assert!(text.ends_with("scope-phone-ignored"));
     }
 }

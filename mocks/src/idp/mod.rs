@@ -45,6 +45,8 @@ const SCOPES_SUPPORTED: &[&str] = &[
     "openid",
     "profile",
     "email",
+    "address",
+    "phone",
     "offline_access",
     claims::IDA_SCOPE,
     "text_apis",

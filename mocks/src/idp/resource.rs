@@ -156,7 +156,14 @@ fn user_claims(app: &App, sub: &str, user_claims: &Map<String, Value>, scope: Op
         }
     };
     for (name, names) in crate::realm::SCOPE_CLAIMS {
-        if scope.iter().any(|s| s == name) {
+        let dropped = match *name {
+            "profile" => app.has(Fault::ScopeProfileIgnored),
+            "email" => app.has(Fault::ScopeEmailIgnored),
+            "address" => app.has(Fault::ScopeAddressIgnored),
+            "phone" => app.has(Fault::ScopePhoneIgnored),
+            _ => false,
+        };
+        if scope.iter().any(|s| s == name) && !dropped {
             release(names);
         }
     }
