@@ -65,3 +65,26 @@ Feature: UserInfo endpoint
 
     When the client calls the userinfo endpoint with the access token only in the URL query
     Then the userinfo request is refused
+
+  @check:OIDC-UI-07 @MUST @spec:RFC6750-3.1 @spec:OIDC-Core-5.3.3 @fault:userinfo-accepts-expired-token @fault:userinfo-accepts-invalid-token
+  Scenario: UserInfo refuses an expired access token with invalid_token
+    RFC 6750, 3.1, invalid_token: "The access token provided is expired,
+    revoked, malformed, or invalid for other reasons." The api client's access
+    tokens live 3 seconds.
+
+    Given the api client
+    When the user logs in with the scope "openid text_apis"
+    And the client exchanges the code
+    And the access token has expired
+    And the client calls the userinfo endpoint with GET
+    Then the userinfo request is refused with 401 and error "invalid_token"
+
+  @check:OIDC-UI-08 @MUST @spec:RFC6750-3.1 @spec:RFC7009-2 @fault:revocation-noop @fault:userinfo-accepts-invalid-token
+  Scenario: UserInfo refuses a revoked access token with invalid_token
+    RFC 6750, 3.1, invalid_token: "The access token provided is expired,
+    revoked, malformed, or invalid for other reasons." RFC 7009, 2: the
+    revoked token is invalidated "immediately".
+
+    When the client revokes the access token
+    And the client calls the userinfo endpoint with GET
+    Then the userinfo request is refused with 401 and error "invalid_token"

@@ -267,6 +267,8 @@ faults! {
         "The address scope is granted but the address claim is not released at the userinfo endpoint.";
     ScopePhoneIgnored => "scope-phone-ignored",
         "The phone scope is granted but its claims are not released at the userinfo endpoint.";
+    UserinfoAcceptsExpiredToken => "userinfo-accepts-expired-token",
+        "The userinfo endpoint answers expired (unrevoked) access tokens.";
 }
 
 impl fmt::Display for Fault {
@@ -320,7 +322,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 114);
+        assert_eq!(Fault::ALL.len(), 115);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -331,6 +333,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("scope-phone-ignored"));
+        assert!(text.ends_with("userinfo-accepts-expired-token"));
     }
 }
