@@ -14,6 +14,8 @@
 //! - [`targets`]: the IdPs a run can be pointed at;
 //! - [`load`]: the load mode of the API access profile;
 //! - [`checks`]: the check catalogue read from the feature files;
+//! - [`certification`]: which checks stand for which module of the OpenID
+//!   Basic OP certification plan;
 //! - [`report`]: the console summary and the JUnit / Cucumber JSON reports;
 //! - [`secret`]: secrets that never print, and the run-wide scrubber that keeps
 //!   them out of every output.
@@ -27,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod certification;
 pub mod checks;
 pub mod claims;
 pub mod http;

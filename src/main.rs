@@ -174,6 +174,10 @@ struct ChecksArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Print docs/certification.md: the checks mapped to the OpenID Basic OP
+    /// certification plan's modules.
+    #[arg(long, conflicts_with = "json")]
+    certification: bool,
 }
 
 #[derive(Args)]
@@ -265,6 +269,10 @@ fn list_checks(args: &ChecksArgs) -> u8 {
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&cat.checks).unwrap_or_default());
+        return EXIT_PASS;
+    }
+    if args.certification {
+        print!("{}", kensa::certification::markdown(&cat));
         return EXIT_PASS;
     }
     println!("{:<15} {:<6} {:<44} {:<34} TITLE", "ID", "LEVEL", "SPEC", "FAULTS");

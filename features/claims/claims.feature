@@ -39,7 +39,7 @@ Feature: Claims: scope claims, their types, and the claims request parameter
     And the client calls the userinfo endpoint with GET
     Then the userinfo response claim "sub" equals the ID token claim "sub"
 
-  @check:CLM-03 @SHOULD @spec:OIDC-Core-5.5 @needs:claims-parameter @fault:claims-essential-dropped
+  @check:CLM-03 @SHOULD @spec:OIDC-Core-5.5 @needs:claims-parameter @fault:claims-essential-dropped @cert:oidcc-claims-essential
   Scenario: Claims requested for the ID token through the claims parameter are in it
     OpenID Connect Core 1.0, 5.5, id_token: "Requests that the listed individual
     Claims be returned in the ID Token. If present, the listed Claims are being

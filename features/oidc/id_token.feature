@@ -9,7 +9,7 @@ Feature: ID token
     When the user logs in
     And the client exchanges the code
 
-  @check:OIDC-IDT-01 @MUST @spec:OIDC-Core-3.1.3.7 @fault:id-token-bad-signature @fault:id-token-alg-none @fault:id-token-hs256-pubkey
+  @check:OIDC-IDT-01 @MUST @spec:OIDC-Core-3.1.3.7 @fault:id-token-bad-signature @fault:id-token-alg-none @fault:id-token-hs256-pubkey @cert:oidcc-idtoken-signature
   Scenario: The ID token signature verifies with the JWKS key its kid names
     OpenID Connect Core 1.0, 3.1.3.7, step 6: "the Client MUST validate the
     signature of all other ID Tokens according to JWS [JWS] using the algorithm
@@ -18,7 +18,7 @@ Feature: ID token
 
     Then the ID token signature verifies with the JWKS key named by its kid
 
-  @check:OIDC-IDT-02 @MUST @spec:OIDC-Core-2 @fault:id-token-alg-none
+  @check:OIDC-IDT-02 @MUST @spec:OIDC-Core-2 @fault:id-token-alg-none @cert:oidcc-idtoken-unsigned
   Scenario: The ID token is signed (alg is not none)
     OpenID Connect Core 1.0, 2: "ID Tokens MUST be signed using JWS" and "MUST NOT
     use none as the alg value unless the Response Type used returns no ID Token
@@ -56,7 +56,7 @@ Feature: ID token
 
     Then the ID token has not expired
 
-  @check:OIDC-IDT-07 @MUST @spec:OIDC-Core-3.1.3.7 @fault:nonce-not-echoed
+  @check:OIDC-IDT-07 @MUST @spec:OIDC-Core-3.1.3.7 @fault:nonce-not-echoed @cert:oidcc-server
   Scenario: The ID token returns the nonce that was sent
     OpenID Connect Core 1.0, 3.1.3.7, step 11: "If a nonce value was sent in the
     Authentication Request, a nonce Claim MUST be present and its value checked to
@@ -72,7 +72,7 @@ Feature: ID token
 
     Then the ID token's at_hash, if present, matches the access token
 
-  @check:OIDC-IDT-09 @MUST @spec:OIDC-Core-2 @fault:id-token-no-iat
+  @check:OIDC-IDT-09 @MUST @spec:OIDC-Core-2 @fault:id-token-no-iat @cert:oidcc-server
   Scenario: The ID token carries every REQUIRED claim
     OpenID Connect Core 1.0, 2: iss, sub, aud, exp and iat are REQUIRED in an ID
     token; sub "MUST NOT exceed 255 ASCII characters in length".

@@ -6,7 +6,7 @@ Feature: Authorization endpoint and login
   Background:
     Given the target's discovery document
 
-  @check:OIDC-AUTHZ-01 @MUST @spec:RFC6749-4.1.2 @fault:state-not-echoed
+  @check:OIDC-AUTHZ-01 @MUST @spec:RFC6749-4.1.2 @fault:state-not-echoed @cert:oidcc-server
   Scenario: The authorization response returns the state that was sent
     RFC 6749, 4.1.2, state: "REQUIRED if the "state" parameter was present in the
     client authorization request. The exact value received from the client."
@@ -44,7 +44,7 @@ Feature: Authorization endpoint and login
     When the login form is posted cross-site without its anti-CSRF token
     Then the login is refused and no code is issued
 
-  @check:OIDC-AUTHZ-05 @MUST @spec:RFC6749-4.1.2.1 @spec:OIDC-Core-3.1.2.1 @fault:redirect-uri-prefix-match
+  @check:OIDC-AUTHZ-05 @MUST @spec:RFC6749-4.1.2.1 @spec:OIDC-Core-3.1.2.1 @fault:redirect-uri-prefix-match @cert:oidcc-ensure-registered-redirect-uri
   Scenario: An unregistered redirect URI is refused without redirecting
     RFC 6749, 4.1.2.1: "If the request fails due to a missing, invalid, or
     mismatching redirection URI ... the authorization server ... MUST NOT
@@ -56,7 +56,7 @@ Feature: Authorization endpoint and login
     When the user logs in with the redirect URI extended by "/attacker"
     Then the IdP never redirects to the unregistered redirect URI
 
-  @check:OIDC-AUTHZ-06 @MUST @spec:RFC6749-4.1.2.1 @fault:response-type-missing-accepted
+  @check:OIDC-AUTHZ-06 @MUST @spec:RFC6749-4.1.2.1 @fault:response-type-missing-accepted @cert:oidcc-response-type-missing
   Scenario: A request without response_type is refused
     RFC 6749, 4.1.1: response_type is "REQUIRED"; 4.1.2.1: invalid_request means
     "The request is missing a required parameter".

@@ -6,7 +6,7 @@ Feature: Proof Key for Code Exchange
   Background:
     Given the target's discovery document
 
-  @check:OIDC-PKCE-01 @MUST @spec:RFC7636-4.6 @fault:pkce-plain-only
+  @check:OIDC-PKCE-01 @MUST @spec:RFC7636-4.6 @fault:pkce-plain-only @cert:oidcc-ensure-request-with-valid-pkce-succeeds
   Scenario: A public client redeems its code with the S256 verifier
     RFC 7636, 4.6: the server verifies by calculating the code challenge from the
     received code_verifier: "BASE64URL-ENCODE(SHA256(ASCII(code_verifier))) == code_challenge".

@@ -6,7 +6,7 @@ Feature: Refresh tokens
   Background:
     Given the target's discovery document
 
-  @check:OIDC-RT-01 @MUST @spec:OIDC-Core-12.2 @fault:refresh-id-token-new-sub
+  @check:OIDC-RT-01 @MUST @spec:OIDC-Core-12.2 @fault:refresh-id-token-new-sub @cert:oidcc-refresh-token
   Scenario: A refreshed ID token keeps the original iss, sub and aud
     OpenID Connect Core 1.0, 12.2: if an ID token is returned, "its iss Claim Value
     MUST be the same as in the ID Token issued when the original authentication

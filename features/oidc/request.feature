@@ -8,7 +8,7 @@ Feature: Authorization request parameters
     Given the target's discovery document
     And the confidential client
 
-  @check:OIDC-AUTHZ-13 @MUST @spec:OIDC-Core-3.1.2.1 @fault:authorize-post-unsupported
+  @check:OIDC-AUTHZ-13 @MUST @spec:OIDC-Core-3.1.2.1 @fault:authorize-post-unsupported @cert:oidcc-ensure-post-request-succeeds
   Scenario: The authorization endpoint accepts the request by POST
     OpenID Connect Core 1.0, 3.1.2.1: "Authorization Servers MUST support the use
     of the HTTP GET and POST methods defined in RFC 7231 at the Authorization
@@ -17,7 +17,7 @@ Feature: Authorization request parameters
     When the client sends the authorization request by POST
     Then a code is issued
 
-  @check:OIDC-AUTHZ-14 @MUST @spec:RFC6749-3.1 @fault:unknown-param-rejected
+  @check:OIDC-AUTHZ-14 @MUST @spec:RFC6749-3.1 @fault:unknown-param-rejected @cert:oidcc-ensure-request-with-unknown-parameter-succeeds
   Scenario: An unknown request parameter is ignored
     RFC 6749, 3.1: "The authorization server MUST ignore unrecognized request
     parameters."
@@ -25,7 +25,7 @@ Feature: Authorization request parameters
     When the client sends an authorization request with kensa_extra "ignore-me"
     Then a code is issued
 
-  @check:OIDC-AUTHZ-15 @MUST @spec:OIDC-Core-3.1.2.1 @fault:nonce-required
+  @check:OIDC-AUTHZ-15 @MUST @spec:OIDC-Core-3.1.2.1 @fault:nonce-required @cert:oidcc-ensure-request-without-nonce-succeeds-for-code-flow
   Scenario: A code-flow request without a nonce succeeds, and its ID token has no nonce
     OpenID Connect Core 1.0, 3.1.2.1: nonce is "OPTIONAL" in the authorization
     code flow; 2: "If present in the Authentication Request, Authorization
@@ -36,7 +36,7 @@ Feature: Authorization request parameters
     When the client exchanges the code
     Then the ID token has no nonce
 
-  @check:OIDC-AUTHZ-16 @MUST @spec:RFC6749-3.3 @fault:scope-order-sensitive
+  @check:OIDC-AUTHZ-16 @MUST @spec:RFC6749-3.3 @fault:scope-order-sensitive @cert:oidcc-ensure-other-scope-order-succeeds
   Scenario: The order of the scope values does not matter
     RFC 6749, 3.3: "If the value contains multiple space-delimited strings,
     their order does not matter".
@@ -44,7 +44,7 @@ Feature: Authorization request parameters
     When the client sends an authorization request with scope "email profile openid"
     Then a code is issued
 
-  @check:OIDC-AUTHZ-17 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:display-rejected
+  @check:OIDC-AUTHZ-17 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:display-rejected @cert:oidcc-display-page
   Scenario: display=page is accepted
     OpenID Connect Core 1.0, 3.1.2.1, display: "page: The Authorization Server
     SHOULD display the authentication and consent UI consistent with a full
@@ -53,7 +53,7 @@ Feature: Authorization request parameters
     When the client sends an authorization request with display "page"
     Then a code is issued
 
-  @check:OIDC-AUTHZ-18 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:display-rejected
+  @check:OIDC-AUTHZ-18 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:display-rejected @cert:oidcc-display-popup
   Scenario: display=popup is accepted
     OpenID Connect Core 1.0, 3.1.2.1, display: "popup: The Authorization Server
     SHOULD display the authentication and consent UI consistent with a popup
@@ -62,7 +62,7 @@ Feature: Authorization request parameters
     When the client sends an authorization request with display "popup"
     Then a code is issued
 
-  @check:OIDC-AUTHZ-19 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:ui-locales-rejected
+  @check:OIDC-AUTHZ-19 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:ui-locales-rejected @cert:oidcc-ui-locales
   Scenario: ui_locales is accepted
     OpenID Connect Core 1.0, 3.1.2.1, ui_locales: "An error SHOULD NOT result if
     some or all of the requested locales are not supported by the OpenID
@@ -71,7 +71,7 @@ Feature: Authorization request parameters
     When the client sends an authorization request with ui_locales "ja-JP se"
     Then a code is issued
 
-  @check:OIDC-AUTHZ-20 @SHOULD @spec:OIDC-Core-5.2 @fault:claims-locales-rejected
+  @check:OIDC-AUTHZ-20 @SHOULD @spec:OIDC-Core-5.2 @fault:claims-locales-rejected @cert:oidcc-claims-locales
   Scenario: claims_locales is accepted
     OpenID Connect Core 1.0, 5.2, claims_locales: "An error SHOULD NOT result if
     some or all of the requested locales are not supported by the OpenID
@@ -80,7 +80,7 @@ Feature: Authorization request parameters
     When the client sends an authorization request with claims_locales "ja-JP se"
     Then a code is issued
 
-  @check:OIDC-AUTHZ-21 @MAY @spec:OIDC-Core-3.1.2.1 @fault:login-hint-rejected
+  @check:OIDC-AUTHZ-21 @MAY @spec:OIDC-Core-3.1.2.1 @fault:login-hint-rejected @cert:oidcc-login-hint
   Scenario: login_hint is accepted
     OpenID Connect Core 1.0, 3.1.2.1, login_hint: "Hint to the Authorization
     Server about the login identifier the End-User might use to log in (if
@@ -90,7 +90,7 @@ Feature: Authorization request parameters
     When the client sends an authorization request with the user's username as login_hint
     Then a code is issued
 
-  @check:OIDC-AUTHZ-22 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:acr-values-rejected
+  @check:OIDC-AUTHZ-22 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:acr-values-rejected @cert:oidcc-ensure-request-with-acr-values-succeeds
   Scenario: acr_values is accepted
     OpenID Connect Core 1.0, 3.1.2.1, acr_values: "Requested Authentication
     Context Class Reference values ... The acr Claim is requested as a

@@ -9,7 +9,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     Given the target's discovery document
     And the confidential client
 
-  @check:OIDC-AUTHZ-07 @MUST @spec:OIDC-Core-3.1.2.1 @spec:OIDC-Core-3.1.2.6 @fault:prompt-none-shows-login
+  @check:OIDC-AUTHZ-07 @MUST @spec:OIDC-Core-3.1.2.1 @spec:OIDC-Core-3.1.2.6 @fault:prompt-none-shows-login @cert:oidcc-prompt-none-not-logged-in
   Scenario: prompt=none without a session is answered with login_required, without a login page
     OpenID Connect Core 1.0, 3.1.2.1, prompt none: "The Authorization Server MUST
     NOT display any authentication or consent user interface pages. An error is
@@ -18,7 +18,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     When the client sends an authorization request with prompt "none"
     Then the IdP answers with one of "login_required, interaction_required" without showing a login page
 
-  @check:OIDC-AUTHZ-08 @MUST @spec:OIDC-Core-3.1.2.1 @fault:prompt-none-session-ignored
+  @check:OIDC-AUTHZ-08 @MUST @spec:OIDC-Core-3.1.2.1 @fault:prompt-none-session-ignored @cert:oidcc-prompt-none-logged-in
   Scenario: prompt=none with a session returns a code for the same user without a login page
     OpenID Connect Core 1.0, 3.1.2.1, prompt none: "The Authorization Server MUST
     NOT display any authentication or consent user interface pages"; an End-User
@@ -30,7 +30,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     When the client exchanges the code
     Then the ID token's sub is the earlier ID token's
 
-  @check:OIDC-AUTHZ-09 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:prompt-login-ignored
+  @check:OIDC-AUTHZ-09 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:prompt-login-ignored @cert:oidcc-prompt-login
   Scenario: prompt=login makes the user authenticate again
     OpenID Connect Core 1.0, 3.1.2.1, prompt login: "The Authorization Server
     SHOULD prompt the End-User for reauthentication. If it cannot reauthenticate
@@ -44,7 +44,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     Then the ID token's sub is the earlier ID token's
     And the ID token's auth_time is later than the earlier ID token's if both have one
 
-  @check:OIDC-AUTHZ-10 @MUST @spec:OIDC-Core-3.1.2.1 @spec:OIDC-Core-2 @fault:max-age-ignored @fault:auth-time-missing
+  @check:OIDC-AUTHZ-10 @MUST @spec:OIDC-Core-3.1.2.1 @spec:OIDC-Core-2 @fault:max-age-ignored @fault:auth-time-missing @cert:oidcc-max-age-1
   Scenario: A session older than max_age is not used: the user authenticates again
     OpenID Connect Core 1.0, 3.1.2.1, max_age: "If the elapsed time is greater
     than this value, the OP MUST attempt to actively re-authenticate the
@@ -58,7 +58,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     When the client exchanges the code
     Then the ID token has auth_time, later than the earlier ID token's if that has one
 
-  @check:OIDC-AUTHZ-11 @MUST @spec:OIDC-Core-2 @fault:auth-time-missing
+  @check:OIDC-AUTHZ-11 @MUST @spec:OIDC-Core-2 @fault:auth-time-missing @cert:oidcc-max-age-10000
   Scenario: A request with max_age gets an ID token with auth_time
     OpenID Connect Core 1.0, 2, auth_time: "When a max_age request is made or
     when auth_time is requested as an Essential Claim, then this Claim is
@@ -70,7 +70,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     When the client exchanges the code
     Then the ID token has auth_time
 
-  @check:OIDC-AUTHZ-12 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:id-token-hint-rejected @fault:prompt-none-session-ignored
+  @check:OIDC-AUTHZ-12 @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:id-token-hint-rejected @fault:prompt-none-session-ignored @cert:oidcc-id-token-hint
   Scenario: prompt=none with the signed-in user's ID token as id_token_hint returns a code
     OpenID Connect Core 1.0, 3.1.2.1, id_token_hint: "If the End-User identified
     by the ID Token is logged in or is logged in by the request, then the

@@ -22,7 +22,7 @@ Feature: Token endpoint
     Then the token response is successful
     And the token response contains an ID token
 
-  @check:OIDC-TOKEN-02 @MUST @spec:OIDC-Core-9 @fault:client-secret-post-rejected
+  @check:OIDC-TOKEN-02 @MUST @spec:OIDC-Core-9 @fault:client-secret-post-rejected @cert:oidcc-server-client-secret-post
   Scenario: A confidential client redeems its code with client_secret_post
     OpenID Connect Core 1.0, 9: client_secret_post clients "authenticate with the
     Authorization Server ... by including the Client Credentials in the request
@@ -34,7 +34,7 @@ Feature: Token endpoint
     Then the token response is successful
     And the token response contains an ID token
 
-  @check:OIDC-TOKEN-03 @MUST @spec:RFC6749-4.1.2 @fault:code-reusable
+  @check:OIDC-TOKEN-03 @MUST @spec:RFC6749-4.1.2 @fault:code-reusable @cert:oidcc-codereuse
   Scenario: An authorization code can be redeemed only once
     RFC 6749, 4.1.2: "The client MUST NOT use the authorization code more than
     once. If an authorization code is used more than once, the authorization
@@ -46,7 +46,7 @@ Feature: Token endpoint
     And the client exchanges the same code again
     Then the token request is refused with "invalid_grant"
 
-  @check:OIDC-TOKEN-04 @SHOULD @spec:RFC6749-4.1.2 @fault:code-reusable @fault:code-reuse-keeps-tokens @fault:userinfo-accepts-invalid-token
+  @check:OIDC-TOKEN-04 @SHOULD @spec:RFC6749-4.1.2 @fault:code-reusable @fault:code-reuse-keeps-tokens @fault:userinfo-accepts-invalid-token @cert:oidcc-codereuse-30seconds
   Scenario: Reusing a code revokes the tokens it already produced
     RFC 6749, 4.1.2: the authorization server "SHOULD revoke (when possible) all
     tokens previously issued based on that authorization code."

@@ -9,7 +9,7 @@ Feature: UserInfo endpoint
     When the user logs in
     And the client exchanges the code
 
-  @check:OIDC-UI-01 @MUST @spec:OIDC-Core-5.3.2 @fault:userinfo-sub-mismatch
+  @check:OIDC-UI-01 @MUST @spec:OIDC-Core-5.3.2 @fault:userinfo-sub-mismatch @cert:oidcc-userinfo-get
   Scenario: UserInfo by GET returns the ID token's subject
     OpenID Connect Core 1.0, 5.3.2: "The sub Claim in the UserInfo Response MUST be
     verified to exactly match the sub Claim in the ID Token; if they do not match,
@@ -18,7 +18,7 @@ Feature: UserInfo endpoint
     When the client calls the userinfo endpoint with GET
     Then the userinfo response is successful and its sub is the ID token's sub
 
-  @check:OIDC-UI-02 @MUST @spec:OIDC-Core-5.3.1 @fault:userinfo-post-unsupported @fault:userinfo-sub-mismatch
+  @check:OIDC-UI-02 @MUST @spec:OIDC-Core-5.3.1 @fault:userinfo-post-unsupported @fault:userinfo-sub-mismatch @cert:oidcc-userinfo-post-header
   Scenario: UserInfo answers POST with the token in the Authorization header
     OpenID Connect Core 1.0, 5.3.1: "The UserInfo Endpoint MUST support the use of
     the HTTP GET and HTTP POST methods defined in RFC 7231".
@@ -36,7 +36,7 @@ Feature: UserInfo endpoint
     When the client calls the userinfo endpoint with an invalid access token
     Then the userinfo request is refused with 401 and error "invalid_token"
 
-  @check:OIDC-UI-04 @MAY @spec:RFC6750-2.2 @fault:userinfo-body-token-rejected
+  @check:OIDC-UI-04 @MAY @spec:RFC6750-2.2 @fault:userinfo-body-token-rejected @cert:oidcc-userinfo-post-body
   Scenario: UserInfo accepts the access token in a POST body
     RFC 6750, 2.2: the form-encoded body parameter access_token; "Resource servers
     MAY support this method." OpenID Connect Core 1.0, 5.3.1 lets the client send

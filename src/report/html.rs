@@ -58,6 +58,11 @@ fn verdict_class(v: Verdict) -> &'static str {
     }
 }
 
+/// The badge of one result: a failed SHOULD or MAY check is a warning.
+fn result_text(c: &CheckResult) -> &'static str {
+    if c.is_warning() { "WARN" } else { verdict_text(c.verdict) }
+}
+
 fn verdict_text(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "pass",
@@ -168,7 +173,7 @@ fn check_section(out: &mut String, t: &TargetSummary, c: &CheckResult) {
         anchor(&t.target, &c.id),
         if failed { " open" } else { "" },
         verdict_class(c.verdict),
-        verdict_text(c.verdict),
+        result_text(c),
         esc(&c.id),
         esc(&c.level),
         esc(&c.title),
@@ -325,7 +330,7 @@ pub fn render(summary: &Summary) -> String {
                 out,
                 "<li><span class=\"badge v-{}\">{}</span> <a href=\"#{}\"><b>{}</b></a> [{}] {} <span class=lvl>{} {}</span><div class=m>{}</div></li>",
                 verdict_class(ch.verdict),
-                verdict_text(ch.verdict),
+                result_text(ch),
                 anchor(&t.target, &ch.id),
                 esc(&ch.id),
                 esc(&t.target),

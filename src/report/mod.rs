@@ -72,6 +72,14 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// A failed SHOULD or MAY check: reported as a warning, so that it is
+    /// told apart from a broken MUST (it still fails the run unless the
+    /// target lists it as a known deviation).
+    #[must_use]
+    pub fn is_warning(&self) -> bool {
+        self.verdict == Verdict::Fail && matches!(self.level.as_str(), "SHOULD" | "MAY")
+    }
+
     /// The result of a check that was not run, with why.
     #[must_use]
     pub fn skipped(check: &crate::checks::Check, why: &str) -> Self {
@@ -411,6 +419,7 @@ impl Console {
         if self.lines {
             let (mark, code) = match r.verdict {
                 Verdict::Pass => ("PASS", "32"),
+                Verdict::Fail if r.is_warning() => ("WARN", "1;33"),
                 Verdict::Fail => ("FAIL", "1;31"),
                 Verdict::ExpectedFail => ("XFAIL", "33"),
                 Verdict::UnexpectedPass => ("XPASS", "35"),
@@ -501,6 +510,8 @@ pub struct Counts {
     pub not_run: usize,
     /// Checks skipped because the target lacks what they need.
     pub skipped: usize,
+    /// Of the failed checks, those of level SHOULD or MAY (warnings).
+    pub warnings: usize,
 }
 
 impl Counts {
@@ -510,6 +521,7 @@ impl Counts {
         let mut c = Self::default();
         for r in results {
             c.add(r.verdict);
+            c.warnings += usize::from(r.is_warning());
         }
         c
     }
@@ -535,6 +547,7 @@ impl Counts {
             unexpected_passes: self.unexpected_passes + o.unexpected_passes,
             not_run: self.not_run + o.not_run,
             skipped: self.skipped + o.skipped,
+            warnings: self.warnings + o.warnings,
         }
     }
 
@@ -554,6 +567,9 @@ impl Counts {
     #[must_use]
     pub fn line(&self) -> String {
         let mut s = format!("{} checks: {} passed, {} failed", self.total(), self.passed, self.failed);
+        if self.warnings > 0 {
+            s.push_str(&format!(" ({} of them SHOULD/MAY warnings)", self.warnings));
+        }
         if self.expected_failures > 0 {
             s.push_str(&format!(", {} known deviations", self.expected_failures));
         }
@@ -636,6 +652,7 @@ pub fn matrix(targets: &[TargetSummary]) -> String {
         out.push_str(&format!("{id:<16} {level:<6}"));
         for (t, w) in targets.iter().zip(&width) {
             let label = match (t.checks.iter().find(|c| c.id == *id), &t.error) {
+                (Some(c), _) if c.is_warning() => "WARN",
                 (Some(c), _) => c.verdict.label(),
                 (None, Some(_)) => "skipped",
                 (None, None) => "-",
