@@ -168,6 +168,7 @@ pub const SECRET_NAMES: &[&str] = &[
     "access_token",
     "refresh_token",
     "id_token",
+    "id_token_hint",
     "code",
     "code_verifier",
     "client_secret",
@@ -220,7 +221,9 @@ pub fn redact_url(url: &url::Url) -> String {
     let pairs: Vec<(String, String)> = u
         .query_pairs()
         .map(|(k, v)| {
-            let v = if is_secret_name(&k) { REDACTED.to_owned() } else { v.into_owned() };
+            // A request object (OpenID Connect Core 6.1) is a JWT with the
+            // whole request in it: redacted in URLs like a token.
+            let v = if is_secret_name(&k) || k == "request" { REDACTED.to_owned() } else { v.into_owned() };
             (k.into_owned(), v)
         })
         .collect();

@@ -164,8 +164,6 @@ pub struct KensaWorld {
     pub redirected_to_altered: Vec<String>,
     /// How often the IdP fetched the request object served for request_uri.
     pub request_uri_fetches: usize,
-    /// Servers a scenario started that must live until it ends.
-    pub keep_alive: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 /// A scenario's resource API gateway and what the client did with it.
@@ -295,7 +293,6 @@ impl KensaWorld {
             notes: Vec::new(),
             redirected_to_altered: Vec::new(),
             request_uri_fetches: 0,
-            keep_alive: Vec::new(),
         })
     }
 

@@ -11,7 +11,15 @@ use serde_json::{Map, Value};
 use super::token::{Exchange, exchange};
 
 /// An unsigned request object (`alg` `none`, empty signature) carrying every
-/// parameter of `req`, addressed from the client to the issuer.
+/// parameter of `req`, addressed from the client to the issuer. It is
+/// registered with the run's scrubber: it is a JWT holding the request's
+/// state, nonce and PKCE challenge, and no report shows it.
+fn request_object(w: &KensaWorld, req: &AuthRequest) -> String {
+    let jwt = unsigned_request_object(req, w.issuer());
+    w.http.scrubber().register(&jwt);
+    jwt
+}
+
 fn unsigned_request_object(req: &AuthRequest, issuer: &str) -> String {
     let mut claims: Map<String, Value> = req.params().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     claims.insert("iss".into(), Value::String(req.client_id.clone()));
@@ -39,7 +47,7 @@ fn outer(req: &AuthRequest, with_redirect: bool) -> Vec<(String, String)> {
 #[when("the client sends its authorization request as an unsigned request object")]
 async fn by_value(w: &mut KensaWorld) -> StepResult {
     let req = w.new_auth_request()?;
-    let jwt = unsigned_request_object(&req, w.issuer());
+    let jwt = request_object(w, &req);
     let mut q = outer(&req, true);
     q.push(("request".into(), jwt));
     w.run_login_with_query(req, q).await?;
@@ -49,7 +57,7 @@ async fn by_value(w: &mut KensaWorld) -> StepResult {
 #[when("the client sends an unsigned request object that alone carries the redirect URI")]
 async fn redirect_inside(w: &mut KensaWorld) -> StepResult {
     let req = w.new_auth_request()?;
-    let jwt = unsigned_request_object(&req, w.issuer());
+    let jwt = request_object(w, &req);
     let mut q = outer(&req, false);
     q.push(("request".into(), jwt));
     w.run_login_with_query(req, q).await?;
@@ -58,25 +66,78 @@ async fn redirect_inside(w: &mut KensaWorld) -> StepResult {
 
 #[when("the client sends its authorization request as an unsigned request object by reference")]
 async fn by_reference(w: &mut KensaWorld) -> StepResult {
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
     let req = w.new_auth_request()?;
-    let jwt = unsigned_request_object(&req, w.issuer());
+    let jwt = request_object(w, &req);
     // The request object is served from 127.0.0.1 for the IdP to fetch
-    // (OpenID Connect Core 6.2); the server lives as long as the scenario.
-    let server = MockServer::start().await;
+    // (OpenID Connect Core 6.2) while the login runs.
     let at = format!("/request-objects/{}", kensa::oidc::random_token(12));
-    Mock::given(method("GET"))
-        .and(path(at.clone()))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(jwt, "application/oauth-authz-req+jwt"))
-        .mount(&server)
-        .await;
+    let server = ObjectServer::start(at.clone(), jwt).await?;
     let mut q = outer(&req, true);
-    q.push(("request_uri".into(), format!("{}{at}", server.uri())));
-    w.run_login_with_query(req, q).await?;
-    w.request_uri_fetches = server.received_requests().await.map_or(0, |r| r.len());
-    w.keep_alive.push(Box::new(server));
+    q.push(("request_uri".into(), format!("{}{at}", server.base)));
+    let ran = w.run_login_with_query(req, q).await;
+    w.request_uri_fetches = server.fetches.load(std::sync::atomic::Ordering::SeqCst);
+    ran?;
     Ok(())
+}
+
+/// A small HTTP server on 127.0.0.1 that answers `GET path` with a request
+/// object and counts the fetches; it stops when dropped. (wiremock's
+/// MockServer is not used here: its Drop blocks on the async runtime it
+/// would be dropped from.)
+struct ObjectServer {
+    base: String,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ObjectServer {
+    async fn start(path: String, body: String) -> anyhow::Result<Self> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&fetches);
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (path, body, counter) = (path.clone(), body.clone(), std::sync::Arc::clone(&counter));
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    // The request head, at most 8 KiB, for at most 5 s.
+                    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                        while head.len() < 8192 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match sock.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => head.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                    });
+                    let _ = read.await;
+                    let line = String::from_utf8_lossy(&head);
+                    let target = line.split_whitespace().nth(1).unwrap_or("");
+                    let reply = if line.starts_with("GET ") && target == path {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/oauth-authz-req+jwt\r\nContent-Length: \
+                             {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    } else {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+                    };
+                    let _ = sock.write_all(reply.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Ok(Self { base, fetches, task })
+    }
+}
+
+impl Drop for ObjectServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Whether the discovery document says the IdP takes `member`

@@ -8,14 +8,33 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs `kensa ARGS` from the project root.
+/// How long one kensa command of the tests may take: a run that hangs is
+/// killed and the test fails, instead of holding CI until its own limit.
+const KENSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// Runs `kensa ARGS` from the project root; fails the test if it does not
+/// finish within 15 minutes.
 pub fn kensa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kensa"))
+    let child = Command::new(env!("CARGO_BIN_EXE_kensa"))
         .args(args)
         .current_dir(root())
         .env_remove("CUCUMBER_FILTER_TAGS")
-        .output()
-        .expect("the kensa binary runs")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the kensa binary runs");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(KENSA_TIMEOUT) {
+        Ok(out) => out.expect("the kensa binary runs"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("`kensa {}` did not finish within {} s and was killed", args.join(" "), KENSA_TIMEOUT.as_secs());
+        }
+    }
 }
 
 /// Runs the suite into `dir` with extra arguments; returns the output.

@@ -54,7 +54,7 @@ Feature: Discovery and signing keys
 
     Then every endpoint the discovery document advertises exists
 
-  @check:OIDC-DISC-07 @MUST @spec:OIDC-Discovery-3 @fault:discovery-no-rs256
+  @check:OIDC-DISC-07 @MUST @spec:OIDC-Discovery-3 @fault:discovery-no-rs256 @fault:id-token-alg-none @fault:id-token-hs256-pubkey
   Scenario: The ID token is signed with an algorithm the discovery document advertises
     OpenID Connect Discovery 1.0, 3, id_token_signing_alg_values_supported:
     "JSON array containing a list of the JWS signing algorithms (alg values)

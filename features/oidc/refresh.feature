@@ -59,7 +59,7 @@ Feature: Refresh tokens
     And the client refreshes the tokens asking for the scope "openid offline_access email"
     Then the token request is refused with "invalid_scope"
 
-  @check:OIDC-RT-05 @SHOULD @spec:RFC9700-4.14.2 @fault:refresh-reuse-undetected
+  @check:OIDC-RT-05 @SHOULD @spec:RFC9700-4.14.2 @fault:refresh-reuse-undetected @fault:pkce-plain-only @fault:refresh-rotation-old-valid
   Scenario: Presenting a rotated refresh token again revokes its successor
     RFC 9700, 4.14.2: with rotation, if a refresh token "is compromised and
     subsequently used by both the attacker and the legitimate client, one of

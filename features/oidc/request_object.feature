@@ -9,7 +9,7 @@ Feature: Request objects
     Given the target's discovery document
     And the confidential client
 
-  @check:OIDC-REQ-01 @MUST @spec:OIDC-Core-6.1 @spec:OIDC-Core-6.3.3 @fault:request-object-ignored @cert:oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported
+  @check:OIDC-REQ-01 @MUST @spec:OIDC-Core-6.1 @spec:OIDC-Core-6.3.3 @fault:request-object-ignored @cert:oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported @fault:state-not-echoed @fault:nonce-not-echoed
   Scenario: An unsigned request object is used, or refused with request_not_supported
     OpenID Connect Core 1.0, 6.3.3: "Request Object parameter values supersede
     those passed using the OAuth 2.0 request syntax"; 6.1: an OP that does not
@@ -19,7 +19,7 @@ Feature: Request objects
     When the client sends its authorization request as an unsigned request object
     Then the request object is used, or refused with request_not_supported
 
-  @check:OIDC-REQ-02 @MUST @spec:OIDC-Core-6.2 @spec:OIDC-Core-3.1.2.6 @fault:request-uri-wrong-error @cert:oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported
+  @check:OIDC-REQ-02 @MUST @spec:OIDC-Core-6.2 @spec:OIDC-Core-3.1.2.6 @fault:request-uri-wrong-error @cert:oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported @fault:nonce-required
   Scenario: An unsigned request object by reference is fetched and used, or refused with request_uri_not_supported
     OpenID Connect Core 1.0, 6.2: the OP fetches the Request Object from the
     request_uri; 3.1.2.6, request_uri_not_supported: "The OP does not support
@@ -29,7 +29,7 @@ Feature: Request objects
     When the client sends its authorization request as an unsigned request object by reference
     Then the request object is fetched and used, or refused with request_uri_not_supported
 
-  @check:OIDC-REQ-03 @MUST @spec:OIDC-Core-6.3.3 @fault:request-object-ignored @cert:oidcc-ensure-request-object-with-redirect-uri
+  @check:OIDC-REQ-03 @MUST @spec:OIDC-Core-6.3.3 @fault:request-object-ignored @cert:oidcc-ensure-request-object-with-redirect-uri @fault:state-not-echoed @fault:nonce-not-echoed
   Scenario: A request object that alone carries the redirect URI is used, or refused with request_not_supported
     OpenID Connect Core 1.0, 6.3.3: "the Authorization Server MUST ... use the
     parameters contained in the Request Object"; here only the object names the

@@ -19,7 +19,7 @@ Feature: Standard scopes
     And the client calls the userinfo endpoint with GET
     Then the userinfo response carries the user's profile claims
 
-  @check:OIDC-SCOPE-02 @SHOULD @spec:OIDC-Core-5.4 @needs:scope-claims:email @fault:scope-email-ignored @cert:oidcc-scope-email
+  @check:OIDC-SCOPE-02 @SHOULD @spec:OIDC-Core-5.4 @needs:scope-claims:email @fault:scope-email-ignored @cert:oidcc-scope-email @fault:userinfo-claim-types-wrong
   Scenario: The email scope releases email and email_verified
     OpenID Connect Core 1.0, 5.4, email: "This scope value requests access to
     the email and email_verified Claims."
@@ -49,7 +49,7 @@ Feature: Standard scopes
     And the client calls the userinfo endpoint with GET
     Then the userinfo response carries the user's phone claims
 
-  @check:OIDC-SCOPE-05 @SHOULD @spec:OIDC-Core-5.4 @needs:scope-claims:profile @needs:scope-claims:email @needs:scope-claims:address @needs:scope-claims:phone @fault:scope-profile-ignored @fault:scope-email-ignored @fault:scope-address-ignored @fault:scope-phone-ignored @cert:oidcc-scope-all
+  @check:OIDC-SCOPE-05 @SHOULD @spec:OIDC-Core-5.4 @needs:scope-claims:profile @needs:scope-claims:email @needs:scope-claims:address @needs:scope-claims:phone @fault:scope-profile-ignored @fault:scope-email-ignored @fault:scope-address-ignored @fault:scope-phone-ignored @cert:oidcc-scope-all @fault:userinfo-claim-types-wrong
   Scenario: All four scopes together release all of their claims
     OpenID Connect Core 1.0, 5.4: "Multiple scope values MAY be used by creating
     a space delimited, case sensitive list of ASCII scope values."

@@ -100,7 +100,7 @@ Feature: Token endpoint
     And the other client exchanges the code
     Then the token request is refused with "invalid_grant"
 
-  @check:OIDC-TOKEN-09 @MUST @spec:RFC6749-5.2 @fault:token-basic-no-challenge
+  @check:OIDC-TOKEN-09 @MUST @spec:RFC6749-5.2 @fault:token-basic-no-challenge @fault:client-secret-unchecked
   Scenario: A failed Basic client authentication gets 401 with a WWW-Authenticate challenge
     RFC 6749, 5.2, invalid_client: "If the client attempted to authenticate via
     the "Authorization" request header field, the authorization server MUST

@@ -36,7 +36,7 @@ Feature: UserInfo endpoint
     When the client calls the userinfo endpoint with an invalid access token
     Then the userinfo request is refused with 401 and error "invalid_token"
 
-  @check:OIDC-UI-04 @MAY @spec:RFC6750-2.2 @fault:userinfo-body-token-rejected @cert:oidcc-userinfo-post-body
+  @check:OIDC-UI-04 @MAY @spec:RFC6750-2.2 @fault:userinfo-body-token-rejected @cert:oidcc-userinfo-post-body @fault:userinfo-sub-mismatch @fault:userinfo-post-unsupported
   Scenario: UserInfo accepts the access token in a POST body
     RFC 6750, 2.2: the form-encoded body parameter access_token; "Resource servers
     MAY support this method." OpenID Connect Core 1.0, 5.3.1 lets the client send
