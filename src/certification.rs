@@ -58,8 +58,9 @@ pub const BASIC_OP_PLAN: &[(&str, &str)] = &[
 const NOTES: &[(&str, &str)] = &[
     (
         "oidcc-idtoken-unsigned",
-        "kensa checks the other side: a client registered for RS256 never gets an unsigned ID token. Registering a \
-         client for alg none needs dynamic registration, which kensa does not do.",
+        "not covered: the module registers a client for unsigned ID tokens, which needs dynamic registration; \
+         kensa's clients are registered in each target's configuration. OIDC-IDT-02 checks the other side, that a \
+         client registered for RS256 never gets an unsigned ID token.",
     ),
     (
         "oidcc-codereuse-30seconds",
@@ -82,7 +83,8 @@ const NOT_CHECKED: &[(&str, &str)] = &[
          seconds; single use is checked (OIDC-TOKEN-03, OIDC-TOKEN-04)",
     ),
     (
-        "Unsigned ID tokens for a client registered with id_token_signed_response_alg none",
+        "Unsigned ID tokens for a client registered with id_token_signed_response_alg none \
+         (`oidcc-idtoken-unsigned`)",
         "the clients are registered in each target's configuration, not dynamically; OIDC-IDT-02 checks that a \
          client registered for RS256 never gets one",
     ),
@@ -130,7 +132,7 @@ pub fn markdown(catalogue: &Catalogue) -> String {
          disagree.\n\n\
          The OpenID Foundation's Basic OP certification plan (`oidcc-basic-certification-test-plan` in its \
          conformance suite) has 38 test modules. Each row below names the kensa checks that exercise the same \
-         behaviour; a check names its modules with `@cert:` tags. A kensa verdict is not a certification: the \
+         behaviour, or says why none does; a check names its modules with `@cert:` tags. A kensa verdict is not a certification: the \
          suite runs its own browser, client registration and screenshots. It tells a vendor, before they book \
          a certification run, which modules their deployment would fail and which spec sentence says why.\n\n",
     );
@@ -189,10 +191,13 @@ mod tests {
     }
 
     #[test]
-    fn every_module_of_the_basic_plan_has_a_kensa_check() {
+    fn every_module_of_the_basic_plan_has_a_kensa_check_or_a_written_reason() {
         assert_eq!(BASIC_OP_PLAN.len(), 38, "the plan has 38 modules");
         let c = catalogue();
-        assert_eq!(uncovered(&c), Vec::<&str>::new());
+        for m in uncovered(&c) {
+            assert!(NOTES.iter().any(|(n, _)| *n == m), "module {m} has no kensa check and no written reason");
+        }
+        assert_eq!(uncovered(&c), ["oidcc-idtoken-unsigned"]);
         assert_eq!(unknown_modules(&c), Vec::<String>::new());
     }
 

@@ -205,9 +205,16 @@ async fn altered_redirect_requests(w: &mut KensaWorld) -> StepResult {
         req.redirect_uri.clone_from(&uri);
         w.forbidden_redirect = Some(uri.clone());
         w.run_login(req, None, Tamper::None).await?;
+        // A redirect to the altered URI: same endpoint, and for the added
+        // query its parameter too (a redirect to the registered URI with an
+        // error is a refusal, not a redirect to the altered one).
+        let reached = |url: &url::Url| {
+            kensa::oidc::authz::same_endpoint(url, &uri)
+                && url.as_str().starts_with(uri.split('?').next().unwrap_or(&uri))
+                && (!uri.contains("kensa=1") || url.query_pairs().any(|(k, v)| k == "kensa" && v == "1"))
+        };
         if let Some(Outcome::Redirected { url, .. }) = &w.outcome
-            && kensa::oidc::authz::same_endpoint(url, &uri)
-            && url.as_str().starts_with(uri.split('?').next().unwrap_or(&uri))
+            && reached(url)
         {
             let code = w.callback.as_ref().is_some_and(|c| c.code.is_some());
             redirected.push(format!("{what} ({uri}){}", if code { ", with a code" } else { "" }));
@@ -237,6 +244,8 @@ async fn pkce_plain(w: &mut KensaWorld) -> StepResult {
     // RFC 7636 4.2: with plain, the challenge is the verifier itself.
     pkce.challenge = pkce.verifier.expose().to_owned();
     pkce.method = "plain".into();
+    // The challenge is the verifier itself: a secret of the run.
+    w.http.scrubber().register(&pkce.challenge);
     w.run_login(req, None, Tamper::None).await?;
     Ok(())
 }
@@ -246,8 +255,19 @@ async fn pkce_plain_as_advertised(w: &mut KensaWorld) -> StepResult {
     let methods = w.discovery().await?.list("code_challenge_methods_supported");
     let advertised = methods.as_ref().is_some_and(|m| m.iter().any(|x| x == "plain"));
     let code = w.callback.as_ref().is_some_and(|c| c.code.is_some());
+    let error = w.callback.as_ref().and_then(|c| c.error.clone());
     match (advertised, code) {
-        (false, false) => Ok(()),
+        // RFC 7636 4.4.1: the refusal is the error response invalid_request.
+        (false, false) if error.as_deref() == Some("invalid_request") => Ok(()),
+        (false, false) => Err(anyhow!(
+            "plain is not advertised and no code was issued, but the refusal is not an invalid_request error \
+             response to the client: {}",
+            w.callback.as_ref().map_or_else(
+                || "the flow stopped on a page instead of redirecting".to_owned(),
+                kensa::oidc::authz::Callback::error_text
+            )
+        )
+        .into()),
         (false, true) => Err(anyhow!(
             "the IdP issued a code for code_challenge_method=plain, but code_challenge_methods_supported is {methods:?}"
         )

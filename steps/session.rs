@@ -77,12 +77,13 @@ async fn by_post(w: &mut KensaWorld) -> StepResult {
     send(w, &[], true).await
 }
 
-/// Whether the flow reached the redirect URI with a code, and whether a
-/// login form was submitted on the way.
-fn coded(w: &KensaWorld) -> anyhow::Result<bool> {
+/// Whether the flow reached the redirect URI with a code: whether a login
+/// form was submitted on the way, and how many forms (login, consent) the
+/// user had to fill or confirm.
+fn coded(w: &KensaWorld) -> anyhow::Result<(bool, usize)> {
     w.code().map_err(|e| anyhow!("{e}{}", super::transcript(w)))?;
     match &w.outcome {
-        Some(Outcome::Redirected { submitted, .. }) => Ok(*submitted),
+        Some(Outcome::Redirected { submitted, forms, .. }) => Ok((*submitted, *forms)),
         _ => Err(anyhow!("the flow did not reach the redirect URI")),
     }
 }
@@ -95,15 +96,20 @@ async fn code_issued(w: &mut KensaWorld) -> StepResult {
 
 #[then("a code is issued without a login page")]
 async fn code_without_login(w: &mut KensaWorld) -> StepResult {
-    if coded(w)? {
-        fail!("the IdP showed its login page and the user had to sign in again; the session should have answered");
+    match coded(w)? {
+        (true, _) => {
+            fail!("the IdP showed its login page and the user had to sign in again; the session should have answered")
+        }
+        (false, forms) if forms > 0 => {
+            fail!("the IdP showed {forms} consent or confirmation page(s); prompt=none allows no user interface")
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[then("a code is issued after a new login")]
 async fn code_after_login(w: &mut KensaWorld) -> StepResult {
-    if !coded(w)? {
+    if !coded(w)?.0 {
         fail!("the IdP answered from its existing session without asking the user to sign in again");
     }
     Ok(())
@@ -115,6 +121,9 @@ async fn answers_without_ui(w: &mut KensaWorld, errors: String) -> StepResult {
     match (&w.outcome, &w.callback) {
         (Some(Outcome::Redirected { submitted: true, .. }), _) | (Some(Outcome::Page { submitted: true, .. }), _) => {
             fail!("the IdP showed its login page although prompt=none forbids any user interface")
+        }
+        (Some(Outcome::Redirected { forms, .. }), _) if *forms > 0 => {
+            fail!("the IdP showed a consent or confirmation page although prompt=none forbids any user interface")
         }
         (Some(Outcome::Page { response, .. }), _) => fail!(
             "the IdP did not redirect back with an error: the flow stopped on HTTP {} ({})",

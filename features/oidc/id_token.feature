@@ -18,7 +18,7 @@ Feature: ID token
 
     Then the ID token signature verifies with the JWKS key named by its kid
 
-  @check:OIDC-IDT-02 @MUST @spec:OIDC-Core-2 @fault:id-token-alg-none @cert:oidcc-idtoken-unsigned
+  @check:OIDC-IDT-02 @MUST @spec:OIDC-Core-2 @fault:id-token-alg-none
   Scenario: The ID token is signed (alg is not none)
     OpenID Connect Core 1.0, 2: "ID Tokens MUST be signed using JWS" and "MUST NOT
     use none as the alg value unless the Response Type used returns no ID Token

@@ -65,13 +65,13 @@ Feature: Authorization endpoint and login
     When the user logs in without a response_type
     Then no code is issued and the error is one of "invalid_request, unsupported_response_type"
 
-  @check:OIDC-AUTHZ-23 @MUST @spec:OIDC-Core-3.1.2.1 @spec:RFC9700-4.1.3 @fault:redirect-uri-prefix-match @fault:redirect-uri-query-ignored @fault:redirect-uri-case-insensitive @fault:redirect-uri-decoded
+  @check:OIDC-AUTHZ-23 @MUST @spec:OIDC-Core-3.1.2.1 @spec:RFC9700-2.1 @fault:redirect-uri-prefix-match @fault:redirect-uri-query-ignored @fault:redirect-uri-case-insensitive @fault:redirect-uri-decoded
   Scenario: A redirect URI is matched exactly: no added query, other case, encoding or path
     OpenID Connect Core 1.0, 3.1.2.1: the redirect_uri "MUST exactly match one of
     the Redirection URI values for the Client pre-registered at the OpenID
     Provider, with the matching performed as described in Section 6.2.1 of
-    [RFC3986] (Simple String Comparison)". RFC 9700, 4.1.3: "authorization
-    servers MUST utilize exact string matching" (loopback ports aside).
+    [RFC3986] (Simple String Comparison)". RFC 9700, 2.1: authorization servers
+    MUST use exact string matching of redirect URIs (loopback ports aside).
 
     Given the confidential client
     When the client sends authorization requests with altered redirect URIs

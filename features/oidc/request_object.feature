@@ -9,10 +9,10 @@ Feature: Request objects
     Given the target's discovery document
     And the confidential client
 
-  @check:OIDC-REQ-01 @MUST @spec:OIDC-Core-6.1 @spec:OIDC-Core-6.3.3 @fault:request-object-ignored @cert:oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported @fault:state-not-echoed @fault:nonce-not-echoed
+  @check:OIDC-REQ-01 @MUST @spec:OIDC-Core-6.1 @spec:OIDC-Core-3.1.2.6 @fault:request-object-ignored @cert:oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported @fault:state-not-echoed @fault:nonce-not-echoed
   Scenario: An unsigned request object is used, or refused with request_not_supported
-    OpenID Connect Core 1.0, 6.3.3: "Request Object parameter values supersede
-    those passed using the OAuth 2.0 request syntax"; 6.1: an OP that does not
+    OpenID Connect Core 1.0, 6.1: "Request Object parameter values supersede
+    those passed using the OAuth 2.0 request syntax"; an OP that does not
     support the request parameter returns request_not_supported (3.1.2.6). The
     object carries the state and nonce; the query carries neither.
 
@@ -29,11 +29,12 @@ Feature: Request objects
     When the client sends its authorization request as an unsigned request object by reference
     Then the request object is fetched and used, or refused with request_uri_not_supported
 
-  @check:OIDC-REQ-03 @MUST @spec:OIDC-Core-6.3.3 @fault:request-object-ignored @cert:oidcc-ensure-request-object-with-redirect-uri @fault:state-not-echoed @fault:nonce-not-echoed
+  @check:OIDC-REQ-03 @MUST @spec:OIDC-Core-6.1 @spec:OIDC-Core-6.3.3 @fault:request-object-ignored @cert:oidcc-ensure-request-object-with-redirect-uri @fault:state-not-echoed @fault:nonce-not-echoed
   Scenario: A request object that alone carries the redirect URI is used, or refused with request_not_supported
-    OpenID Connect Core 1.0, 6.3.3: "the Authorization Server MUST ... use the
-    parameters contained in the Request Object"; here only the object names the
-    redirect URI, the state and the nonce.
+    OpenID Connect Core 1.0, 6.3.3: the Authorization Server assembles the
+    request from the Request Object and the OAuth 2.0 parameters, the object's
+    values superseding (6.1); here only the object names the redirect URI, the
+    state and the nonce.
 
     When the client sends an unsigned request object that alone carries the redirect URI
     Then the request object is used, or refused with request_not_supported

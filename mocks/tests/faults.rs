@@ -416,7 +416,7 @@ async fn refresh_faults() {
     let tokens = env.redeem(&client, &params, &code).await.json();
     assert_eq!(tokens["scope"], "openid");
     let refresh = tokens["refresh_token"].as_str().unwrap();
-    assert_eq!(env.refresh(&client, refresh, Some("openid phone")).await.error(), "invalid_scope");
+    assert_eq!(env.refresh(&client, refresh, Some("openid kensa-unknown-scope")).await.error(), "invalid_scope");
     let resp = env.refresh(&client, refresh, Some("openid email")).await.json();
     assert_eq!(resp["scope"], "openid email");
     let info = env.userinfo(resp["access_token"].as_str().unwrap()).await.json();

@@ -522,13 +522,19 @@ async fn refresh_rotation() {
     assert!(params.nonce.is_some());
     assert_eq!(claims["at_hash"], at_hash(second["access_token"].as_str().unwrap()).as_str());
 
-    // The presented token is spent; the new one works with the full scope.
-    assert_eq!(env.refresh(&client, old, None).await.error(), "invalid_grant");
+    // The new token cannot widen the grant nor serve another client; it
+    // works with the full scope, and is rotated in turn.
     assert_eq!(env.refresh(&client, new, Some("openid phone")).await.error(), "invalid_scope");
     let other = env.client("other");
     assert_eq!(env.refresh(&other, new, None).await.error(), "invalid_grant");
     let third = env.refresh(&client, new, None).await.json();
     assert_eq!(third["scope"], "openid profile email offline_access");
+    let newest = third["refresh_token"].as_str().unwrap();
+
+    // A spent token presented again reveals a stolen copy (RFC 9700
+    // 4.14.2): refused, and the grant's active refresh token is revoked too.
+    assert_eq!(env.refresh(&client, old, None).await.error(), "invalid_grant");
+    assert_eq!(env.refresh(&client, newest, None).await.error(), "invalid_grant");
 }
 
 #[tokio::test]

@@ -499,6 +499,9 @@ pub enum Outcome {
         /// Whether credentials were submitted on the way (false: the IdP
         /// answered from its session, without a login page).
         submitted: bool,
+        /// Forms the user had to fill or confirm on the way (login, consent,
+        /// a confirmation); 0 when the IdP showed no user interface.
+        forms: usize,
     },
     /// The flow stopped on a page that is not a redirect.
     Page {
@@ -530,7 +533,7 @@ pub async fn drive(
     let mut next = start;
     loop {
         let response = match http.follow(next, stop).await? {
-            Followed::Stopped(url) => return Ok(Outcome::Redirected { url, submitted }),
+            Followed::Stopped(url) => return Ok(Outcome::Redirected { url, submitted, forms }),
             Followed::Page(r) => r,
         };
         let is_html = response.header("content-type").is_none_or(|c| c.contains("html"));
@@ -567,7 +570,7 @@ pub async fn drive(
             }
             let forged = http.fresh_session()?;
             return Ok(match forged.follow(form.request(fields), stop).await? {
-                Followed::Stopped(url) => Outcome::Redirected { url, submitted },
+                Followed::Stopped(url) => Outcome::Redirected { url, submitted, forms },
                 Followed::Page(response) => Outcome::Page { response, submitted },
             });
         }

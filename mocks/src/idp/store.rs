@@ -81,6 +81,9 @@ pub(crate) struct Token {
     pub iat: u64,
     pub exp: u64,
     pub revoked: bool,
+    /// Revoked because a refresh replaced it (rotation), not by revocation:
+    /// presenting it again reveals a stolen copy (RFC 9700 4.14.2).
+    pub rotated: bool,
     /// The claims request of the authorization request (for userinfo).
     pub claims: Option<serde_json::Value>,
 }

@@ -100,6 +100,7 @@ fn issue_tokens(
         iat,
         exp,
         revoked: false,
+        rotated: false,
         claims: None,
     };
     let access_exp = access_exp.unwrap_or(iat + access_ttl(app, client));
@@ -244,19 +245,20 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
         .get(presented)
         .cloned()
         .ok_or_else(|| OAuthError::invalid_grant("the refresh token is invalid"))?;
+    if old.client_id != client.client_id && !app.has(Fault::RefreshNotBoundToClient) {
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    }
+    // Only the client the token was issued to can reveal its reuse.
     if !old.is_active(now) {
         // RFC 9700 4.14.2: a rotated refresh token presented again means one
         // of two parties holds a stolen copy; the grant's active tokens are
         // revoked.
-        if old.revoked && !app.has(Fault::RefreshReuseUndetected) {
+        if old.rotated && !app.has(Fault::RefreshReuseUndetected) {
             let grant = old.grant;
             store.refresh_tokens.values_mut().filter(|t| t.grant == grant).for_each(|t| t.revoked = true);
             store.access_tokens.values_mut().filter(|t| t.grant == grant).for_each(|t| t.revoked = true);
         }
         return Err(OAuthError::invalid_grant("the refresh token is invalid"));
-    }
-    if old.client_id != client.client_id && !app.has(Fault::RefreshNotBoundToClient) {
-        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
     }
     let access_scope = match params.get("scope") {
         None => old.scope.clone(),
@@ -288,6 +290,7 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
         && let Some(token) = store.refresh_tokens.get_mut(presented)
     {
         token.revoked = true;
+        token.rotated = true;
     }
     // The fault: the new access token expires with the grant's first one.
     let access_exp = if app.has(Fault::RefreshAccessTokenKeepsExpiry) {
