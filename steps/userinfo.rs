@@ -14,13 +14,7 @@ pub(super) async fn call(w: &mut KensaWorld, method: &str, token: &str) -> StepR
     }
     .bearer(token)
     .header("accept", "application/json");
-    let response = w.api.send(req).await?;
-    let json = serde_json::from_slice(&response.body).ok();
-    if response.status == 200 {
-        w.userinfo = json.clone();
-    }
-    w.last = Some(EndpointResponse { response, json });
-    Ok(())
+    store(w, req).await
 }
 
 #[when(expr = "the client calls the userinfo endpoint with {word}")]
@@ -121,6 +115,8 @@ async fn userinfo_query(w: &mut KensaWorld) -> StepResult {
     store(w, Request::get(url).header("accept", "application/json")).await
 }
 
+/// Sends a userinfo request; keeps the answer as `last`, and a successful
+/// one's claims as `userinfo`.
 async fn store(w: &mut KensaWorld, req: Request) -> StepResult {
     let response = w.api.send(req).await?;
     let json = serde_json::from_slice(&response.body).ok();
