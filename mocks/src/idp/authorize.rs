@@ -117,7 +117,7 @@ fn code_redirect(app: &App, request: AuthRequest, sub: &str, auth_time: u64) -> 
 }
 
 /// An HTML login page response, optionally setting the browser cookie.
-fn login_response(body: String, new_browser: Option<&str>) -> Response {
+pub(crate) fn login_response(body: String, new_browser: Option<&str>) -> Response {
     let mut response = (
         StatusCode::OK,
         [
@@ -323,6 +323,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge: code_challenge.map(str::to_owned),
         claims,
+        saml_relay_state: None,
     };
 
     // OpenID Connect Core 3.1.2.1: max_age is the allowable time in seconds
@@ -502,7 +503,10 @@ fn sign_in(app: &App, mut store: MutexGuard<'_, Store>, request_id: &str, sub: &
     let auth_time = now();
     let session = store.add_session(sub, auth_time);
     drop(store);
-    let mut response = code_redirect(app, pending.request, sub, auth_time);
+    let mut response = match &pending.request.saml_relay_state {
+        Some(relay) => super::saml::post_form(app, sub, Some(relay)),
+        None => code_redirect(app, pending.request, sub, auth_time),
+    };
     if let Ok(value) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, &session)) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

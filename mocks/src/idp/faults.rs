@@ -269,6 +269,38 @@ faults! {
         "The phone scope is granted but its claims are not released at the userinfo endpoint.";
     UserinfoAcceptsExpiredToken => "userinfo-accepts-expired-token",
         "The userinfo endpoint answers expired (unrevoked) access tokens.";
+    SamlUnsigned => "saml-unsigned",
+        "SAML Responses and their Assertions carry no signature.";
+    SamlSignedByUnpublishedKey => "saml-signed-by-unpublished-key",
+        "SAML Responses are signed with a key the IdP's metadata does not publish.";
+    SamlAlteredAfterSigning => "saml-altered-after-signing",
+        "The NameID of a SAML assertion is changed after signing, so the digests no longer match.";
+    SamlIssuerWrong => "saml-issuer-wrong",
+        "SAML assertions name an Issuer other than the IdP's entity id.";
+    SamlAudienceWrong => "saml-audience-wrong",
+        "SAML assertions are restricted to the IdP's own entity id instead of AWS.";
+    SamlRecipientWrong => "saml-recipient-wrong",
+        "The bearer SubjectConfirmationData names the IdP's own ACS URL as Recipient instead of AWS's sign-in endpoint.";
+    SamlDestinationWrong => "saml-destination-wrong",
+        "SAML Responses carry a Destination other than AWS's sign-in endpoint.";
+    SamlAssertionExpired => "saml-assertion-expired",
+        "SAML assertions are already past NotOnOrAfter, beyond the clock skew, when issued.";
+    SamlNotYetValid => "saml-not-yet-valid",
+        "SAML assertions become valid (NotBefore) ten minutes after they are issued.";
+    SamlLifetimeDay => "saml-lifetime-day",
+        "SAML assertions stay valid for a day, so a captured assertion can be replayed long after sign-in.";
+    SamlRoleMissing => "saml-role-missing",
+        "SAML assertions lack the AWS Role attribute.";
+    SamlRolePairIncomplete => "saml-role-pair-incomplete",
+        "The AWS Role attribute holds the role ARN without the provider ARN.";
+    SamlSessionNameInvalid => "saml-session-name-invalid",
+        "The RoleSessionName attribute is the display name, with spaces and parentheses AWS refuses.";
+    SamlSessionDurationOutOfRange => "saml-session-duration-out-of-range",
+        "The SessionDuration attribute is 60 seconds, below AWS's minimum of 900.";
+    SamlMetadataNoSigningKey => "saml-metadata-no-signing-key",
+        "The SAML metadata publishes no signing key (no KeyDescriptor).";
+    SamlRotationMetadataStale => "saml-rotation-metadata-stale",
+        "After a signing-key rotation the metadata still publishes the old certificate.";
 }
 
 impl fmt::Display for Fault {
@@ -322,7 +354,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 115);
+        assert_eq!(Fault::ALL.len(), 131);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -333,6 +365,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("userinfo-accepts-expired-token"));
+        assert!(text.ends_with("saml-rotation-metadata-stale"));
     }
 }

@@ -16,6 +16,7 @@ mod html;
 mod keys;
 mod oauth;
 mod resource;
+mod saml;
 mod store;
 mod token;
 mod util;
@@ -35,6 +36,7 @@ pub use faults::{Fault, UnknownFault};
 pub use keys::Keys;
 #[cfg(test)]
 pub(crate) use keys::Signer;
+pub use saml::{ASSERTION_TTL, SamlIdp, SamlKey};
 pub use store::{ACCESS_TOKEN_PREFIX, CODE_PREFIX, REFRESH_TOKEN_PREFIX};
 
 use crate::realm::Realm;
@@ -99,6 +101,8 @@ pub struct IdpConfig {
     pub external: Option<ExternalAuth>,
     /// The loopback port to serve on (default 0: one the OS picks).
     pub port: u16,
+    /// The SAML IdP side (default none: the SAML endpoints answer 404).
+    pub saml: Option<SamlIdp>,
 }
 
 impl IdpConfig {
@@ -113,6 +117,7 @@ impl IdpConfig {
             refresh_token_ttl: Duration::from_secs(3600),
             external: None,
             port: 0,
+            saml: None,
         }
     }
 
@@ -139,6 +144,8 @@ pub(crate) struct App {
     store: Mutex<Store>,
     /// Client for the external authentication API, when one is configured.
     http: Option<reqwest::Client>,
+    /// Index of the SAML signing key in use (advanced by rotation).
+    saml_key: std::sync::atomic::AtomicUsize,
 }
 
 impl App {
@@ -172,6 +179,9 @@ fn router(app: Arc<App>) -> Router {
         .route("/userinfo", get(resource::userinfo_get).post(resource::userinfo_post))
         .route("/revoke", post(resource::revoke))
         .route("/introspect", post(resource::introspect))
+        .route("/saml/metadata", get(saml::metadata))
+        .route("/saml/sso", get(saml::sso))
+        .route("/saml/rotate", post(saml::rotate))
         .with_state(app)
 }
 
@@ -195,7 +205,13 @@ impl RunningIdp {
             Some(_) => Some(external_auth::http_client().map_err(|e| IdpError::HttpClient(e.to_string()))?),
             None => None,
         };
-        let app = Arc::new(App { issuer: issuer.clone(), config, store: Mutex::new(Store::default()), http });
+        let app = Arc::new(App {
+            issuer: issuer.clone(),
+            config,
+            store: Mutex::new(Store::default()),
+            http,
+            saml_key: Default::default(),
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
             // Either an explicit stop or the sender being dropped ends the wait.

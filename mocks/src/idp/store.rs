@@ -39,6 +39,9 @@ pub(crate) struct AuthRequest {
     pub code_challenge: Option<String>,
     /// The claims request parameter (OpenID Connect Core 5.5), parsed.
     pub claims: Option<serde_json::Value>,
+    /// For IdP-initiated SAML SSO: the RelayState to post back (empty for
+    /// none). Such a request ends in the SAML form, not a code.
+    pub saml_relay_state: Option<String>,
 }
 
 /// An authorization request waiting for the user to sign in.
