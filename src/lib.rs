@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod certification;
 pub mod checks;
 pub mod claims;

@@ -647,6 +647,7 @@ struct Plan<'a> {
     /// The remote deployment of `--profile`, if that is the target.
     profile: Option<Arc<targets::profile::Profile>>,
     api_rules: Option<Arc<kensa_mocks::api::Rules>>,
+    linkage: Option<Arc<kensa_mocks::sts::rules::Linkage>>,
     selected: usize,
     /// The selected checks, for their `@needs:` tags.
     checks: Vec<Check>,
@@ -723,6 +724,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         snapshots: Arc::clone(&snapshots),
         api_rules: plan.api_rules.clone(),
         bless: bless.clone(),
+        linkage: plan.linkage.clone(),
     }));
     // Checks that need a power or a client the target lacks are skipped,
     // with the reason.
@@ -772,6 +774,16 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
             let key = report::scenario_key(feature, scenario);
             Box::pin(async move {
                 let Some(w) = world else { return };
+                // A rotation scenario (run @serial) puts the reference IdP's
+                // first signing key back, so that later scenarios and a
+                // fault's effect stay confined to it.
+                if w.linkage.as_ref().is_some_and(|l| l.rotated)
+                    && let Some(targets::Rotate::Post(url)) = w.ctx.target.saml.as_ref().and_then(|s| s.rotate.clone())
+                    && let Ok(mut url) = url::Url::parse(&url)
+                {
+                    url.query_pairs_mut().append_pair("restore", "1");
+                    let _ = w.api.send(kensa::http::Request::post_form(url, Vec::new())).await;
+                }
                 // Retire the scenario's external API: forget its expectations
                 // (a Then step verified them, or the scenario stopped early)
                 // and its routes.
@@ -1024,9 +1036,20 @@ async fn run(args: RunArgs) -> u8 {
     } else {
         None
     };
+    // The AWS side of the file linkage, for the SAML and file-linkage checks.
+    let linkage_path = args.fixtures.join("file-linkage.toml");
+    let linkage = if linkage_path.exists() {
+        match kensa_mocks::sts::rules::Linkage::load(&linkage_path) {
+            Ok(l) => Some(Arc::new(l)),
+            Err(e) => return setup_error(e),
+        }
+    } else {
+        None
+    };
     let plan = Plan {
         profile,
         api_rules,
+        linkage,
         args: &args,
         selected: selected.len(),
         checks: selected.iter().map(|c| (*c).clone()).collect(),

@@ -177,6 +177,7 @@ pub const SECRET_NAMES: &[&str] = &[
     "assertion",
     "client_assertion",
     "samlresponse",
+    "samlassertion",
     "csrf_token",
     "authorization",
     "cookie",
@@ -191,6 +192,39 @@ pub const SECRET_NAMES: &[&str] = &[
 pub fn is_secret_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     SECRET_NAMES.contains(&lower.as_str())
+}
+
+/// Redacts secrets in XML or HTML text: the content of elements with a
+/// secret name (`<SessionToken>`, `<SecretAccessKey>`, any prefix) and the
+/// value of form inputs with one (`<input name="SAMLResponse" value=..>`).
+#[must_use]
+pub fn redact_markup(text: &str) -> String {
+    static PATTERNS: std::sync::OnceLock<Option<(regex::Regex, regex::Regex)>> = std::sync::OnceLock::new();
+    let Some((elements, inputs)) = PATTERNS
+        .get_or_init(|| {
+            // `code` names an OAuth code in forms but AWS's error codes in
+            // XML (`<Code>AccessDenied</Code>`), which must stay readable;
+            // S3 echoes a refused token as `<Token-0>`.
+            let names = SECRET_NAMES
+                .iter()
+                .filter(|n| **n != "code")
+                .chain(&["token-0"])
+                .map(|n| regex::escape(n))
+                .collect::<Vec<_>>()
+                .join("|");
+            let elements = regex::Regex::new(&format!(r"(?i)(<(?:[\w.-]+:)?(?:{names})(?:\s[^>]*)?>)[^<]*")).ok()?;
+            let inputs = regex::Regex::new(&format!(
+                r#"(?i)(<input\b[^>]*\bname\s*=\s*["']?(?:{names})["']?[^>]*?\bvalue\s*=\s*)("[^"]*"|'[^']*')"#
+            ))
+            .ok()?;
+            Some((elements, inputs))
+        })
+        .as_ref()
+    else {
+        return REDACTED.to_owned();
+    };
+    let text = elements.replace_all(text, format!("${{1}}{REDACTED}"));
+    inputs.replace_all(&text, format!("${{1}}\"{REDACTED}\"")).into_owned()
 }
 
 /// Redacts the values of secret members in a JSON value, recursively.
@@ -238,6 +272,17 @@ pub fn redact_url(url: &url::Url) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn markup_secrets_are_redacted() {
+        let sts = "<Credentials><AccessKeyId>ASIAX</AccessKeyId><SecretAccessKey>s3cr3t</SecretAccessKey><SessionToken>t0k3n</SessionToken></Credentials><Code>ExpiredTokenException</Code><Token-0>t0k3n</Token-0>";
+        let shown = super::redact_markup(sts);
+        assert!(!shown.contains("s3cr3t") && !shown.contains("t0k3n"), "{shown}");
+        assert!(shown.contains("ASIAX") && shown.contains("<Code>ExpiredTokenException</Code>"), "{shown}");
+        let page = r#"<form action="https://signin.aws.amazon.com/saml"><input type="hidden" name="SAMLResponse" value="PHNhbWw+"><input name="RelayState" value="x"></form>"#;
+        let shown = super::redact_markup(page);
+        assert!(!shown.contains("PHNhbWw+") && shown.contains(r#"value="x""#), "{shown}");
+    }
+
     use super::*;
 
     #[test]

@@ -38,6 +38,9 @@ pub struct RunContext {
     pub api_rules: Option<Arc<kensa_mocks::api::Rules>>,
     /// The command that blesses this run's snapshots as the baselines.
     pub bless: String,
+    /// The AWS side of the file linkage (`fixtures/file-linkage.toml`),
+    /// when the fixtures have it.
+    pub linkage: Option<Arc<kensa_mocks::sts::rules::Linkage>>,
 }
 
 /// Which scenario a World runs: names its snapshots.
@@ -164,6 +167,35 @@ pub struct KensaWorld {
     pub redirected_to_altered: Vec<String>,
     /// How often the IdP fetched the request object served for request_uri.
     pub request_uri_fetches: usize,
+    /// This scenario's SAML sign-in and AWS side (file linkage).
+    pub linkage: Option<Box<LinkageScenario>>,
+}
+
+/// A scenario's SAML sign-in and its AWS side: the STS and storage mocks
+/// (or real AWS), the SAMLResponse, the credentials and the files.
+#[derive(Debug, Default)]
+pub struct LinkageScenario {
+    /// The IdP's metadata as fetched, and as read.
+    pub metadata: Option<(String, kensa_mocks::saml::metadata::IdpMetadata)>,
+    /// The mocks' clock and the credentials STS issued.
+    pub store: std::sync::Arc<kensa_mocks::sts::CredentialStore>,
+    /// The STS mock.
+    pub sts: Option<kensa_mocks::sts::RunningSts>,
+    /// The storage mock.
+    pub storage: Option<kensa_mocks::storage::RunningStorage>,
+    /// The last SAMLResponse (base64) the IdP posted.
+    pub response: Option<String>,
+    /// The last credentials STS granted.
+    pub credentials: Option<crate::aws::Credentials>,
+    /// The last refusal from STS or storage.
+    pub refused: Option<crate::aws::AwsError>,
+    /// Files uploaded: key, SHA-256 hex, size.
+    pub uploaded: Vec<(String, String, usize)>,
+    /// What the consumer's last poll listed.
+    pub listed: Vec<(String, u64)>,
+    /// Whether the scenario rotated the IdP's signing key (restored after
+    /// the scenario where the target allows it).
+    pub rotated: bool,
 }
 
 /// A scenario's resource API gateway and what the client did with it.
@@ -293,6 +325,7 @@ impl KensaWorld {
             notes: Vec::new(),
             redirected_to_altered: Vec::new(),
             request_uri_fetches: 0,
+            linkage: None,
         })
     }
 

@@ -17,6 +17,7 @@ mod external_auth;
 mod id_token;
 mod login;
 mod request_object;
+mod saml;
 mod session;
 mod snapshot;
 mod token;

@@ -97,6 +97,8 @@ pub enum Body {
     Form(Vec<(String, String)>),
     /// A JSON document.
     Json(serde_json::Value),
+    /// Bytes with their content type (recorded as their size only).
+    Raw(Vec<u8>, String),
 }
 
 /// A request to send.
@@ -423,6 +425,9 @@ fn redact_body_text(text: &str, content_type: Option<&str>) -> String {
     if content_type.is_some_and(|c| c.contains("x-www-form-urlencoded")) {
         return redact_form(&url::form_urlencoded::parse(text.as_bytes()).into_owned().collect::<Vec<_>>());
     }
+    if content_type.is_some_and(|c| c.contains("xml") || c.contains("html")) || text.trim_start().starts_with('<') {
+        return secret::redact_markup(text);
+    }
     text.to_owned()
 }
 
@@ -558,13 +563,18 @@ impl HttpClient {
                 rec_headers.push(("content-type".into(), "application/json".into()));
                 Some(secret::redact_json(v).to_string())
             }
+            Some(Body::Raw(bytes, content_type)) => {
+                builder = builder.header("content-type", content_type.as_str()).body(bytes.clone());
+                rec_headers.push(("content-type".into(), content_type.clone()));
+                Some(format!("({} bytes of {content_type})", bytes.len()))
+            }
             None => None,
         };
         let mut jwts = jwt_views("request", req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())));
         match &req.body {
             Some(Body::Form(form)) => jwts.extend(jwt_views("request", form.iter().cloned())),
             Some(Body::Json(v)) => jwts.extend(jwt_views("request", json_string_members(v).into_iter())),
-            None => {}
+            Some(Body::Raw(..)) | None => {}
         }
         let mut exchange = Exchange {
             method: method.clone(),

@@ -123,6 +123,8 @@ pub const EMBEDDED_CAPABILITIES: &[&str] = &[
     "claims-parameter",
     "identity-assurance",
     "api-access",
+    "saml",
+    "saml-rotation",
 ];
 
 /// Every target and whether it can start here.
@@ -227,6 +229,26 @@ pub struct TargetInfo {
     pub http: crate::http::Settings,
     /// Admin powers (Keycloak's admin REST API), if the target grants them.
     pub admin: Option<profile::Admin>,
+    /// The SAML IdP side, if the target has one.
+    pub saml: Option<SamlSide>,
+}
+
+/// Where a target's SAML IdP publishes metadata and starts SSO to AWS.
+#[derive(Debug, Clone)]
+pub struct SamlSide {
+    /// The IdP's metadata URL.
+    pub metadata_url: String,
+    /// The IdP-initiated SSO URL for AWS (`urn:amazon:webservices`).
+    pub sso_url: String,
+    /// How kensa rotates its signing key, if it can.
+    pub rotate: Option<Rotate>,
+}
+
+/// How a target's SAML signing key is rotated.
+#[derive(Debug, Clone)]
+pub enum Rotate {
+    /// `POST` to this URL (the reference IdP).
+    Post(String),
 }
 
 impl TargetInfo {
@@ -355,6 +377,24 @@ fn read(path: &Path) -> Result<String, TargetError> {
     std::fs::read_to_string(path).map_err(|e| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() })
 }
 
+/// The reference IdP's SAML side: signing keys `saml-1` and `saml-2` (the
+/// rotation order), the rogue key, and `file-linkage.toml`.
+fn embedded_saml(fixtures: &Path) -> Result<kensa_mocks::idp::SamlIdp, TargetError> {
+    let keys_dir = fixtures.join("keys");
+    let fixture = |reason: String| TargetError::Fixture { path: keys_dir.clone(), reason };
+    let mut keys = Vec::new();
+    for n in 1..=2 {
+        let key = read(&keys_dir.join(format!("saml-{n}.pem")))?;
+        let cert = read(&keys_dir.join(format!("saml-{n}.crt")))?;
+        keys.push(kensa_mocks::idp::SamlKey::from_pem(&key, &cert).map_err(|e| fixture(format!("saml-{n}: {e}")))?);
+    }
+    let rogue = read(&keys_dir.join("rs256-rogue.pem"))?;
+    let path = fixtures.join("file-linkage.toml");
+    let linkage =
+        kensa_mocks::sts::rules::Linkage::load(&path).map_err(|reason| TargetError::Fixture { path, reason })?;
+    kensa_mocks::idp::SamlIdp::new(keys, &rogue, linkage).map_err(|e| fixture(format!("rs256-rogue.pem: {e}")))
+}
+
 /// Loads the shared realm fixture.
 ///
 /// # Errors
@@ -435,6 +475,7 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 .with_fault(opts.fault)
                 .with_external(opts.external_auth_url.as_deref().map(ExternalAuth::new));
             config.port = opts.port.unwrap_or(0);
+            config.saml = Some(embedded_saml(&opts.fixtures)?);
             let idp = RunningIdp::start(config)
                 .await
                 .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
@@ -451,6 +492,11 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 capabilities: EMBEDDED_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect(),
                 http: crate::http::Settings::default(),
                 admin: None,
+                saml: Some(SamlSide {
+                    metadata_url: format!("{}/saml/metadata", idp.issuer()),
+                    sso_url: format!("{}/saml/sso?sp=urn:amazon:webservices", idp.issuer()),
+                    rotate: Some(Rotate::Post(format!("{}/saml/rotate", idp.issuer()))),
+                }),
             };
             let mut started = Started::remote(info);
             started.idp = Some(idp);
@@ -492,6 +538,7 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 capabilities: spec.capabilities.clone(),
                 http: crate::http::Settings::default(),
                 admin: None,
+                saml: None,
             };
             let mut started = Started::remote(info);
             started.process = Some(running);
@@ -545,6 +592,7 @@ async fn start_container(name: &str, opts: &StartOptions, scrubber: &Scrubber) -
             capabilities,
             http: crate::http::Settings::default(),
             admin,
+            saml: None,
         };
         let mut started = Started::remote(info);
         started.container = Some(running);

@@ -472,6 +472,7 @@ impl Profile {
             capabilities,
             http: self.http.clone(),
             admin: self.admin.clone(),
+            saml: None,
         }
     }
 
