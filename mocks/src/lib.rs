@@ -9,6 +9,10 @@ pub mod api;
 pub mod external;
 pub mod idp;
 pub mod realm;
+pub mod saml;
+pub mod storage;
+pub mod sts;
+pub mod time;
 
 /// A reqwest client builder, after making ring rustls's process-wide crypto
 /// provider (reqwest is built without one of its own, and building a client
