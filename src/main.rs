@@ -225,6 +225,15 @@ struct RunArgs {
     /// Directory of per-target snapshot baselines [default: FIXTURES/snapshots].
     #[arg(long)]
     snapshots: Option<PathBuf>,
+    /// Where the file-linkage checks find STS and S3: `mock` (kensa's STS and
+    /// storage mocks, in process), `aws` (the real regional endpoints of the
+    /// linkage's region), or `sts=URL,s3=URL`.
+    #[arg(long, default_value = "mock")]
+    aws: String,
+    /// The AWS side of the file linkage: account, role, IAM SAML provider,
+    /// region, bucket [default: FIXTURES/file-linkage.toml].
+    #[arg(long)]
+    linkage: Option<PathBuf>,
     /// Write the snapshots of this run as the new baselines instead of
     /// comparing (refused in CI and with --fault).
     #[arg(long)]
@@ -648,6 +657,7 @@ struct Plan<'a> {
     profile: Option<Arc<targets::profile::Profile>>,
     api_rules: Option<Arc<kensa_mocks::api::Rules>>,
     linkage: Option<Arc<kensa_mocks::sts::rules::Linkage>>,
+    aws: world::AwsEndpoints,
     selected: usize,
     /// The selected checks, for their `@needs:` tags.
     checks: Vec<Check>,
@@ -725,6 +735,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         api_rules: plan.api_rules.clone(),
         bless: bless.clone(),
         linkage: plan.linkage.clone(),
+        aws: plan.aws.clone(),
     }));
     // Checks that need a power or a client the target lacks are skipped,
     // with the reason.
@@ -732,7 +743,16 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         .checks
         .iter()
         .filter_map(|c| {
-            let missing = info.lacking(&c.needs);
+            // aws-mock: the check moves the mocks' clock or updates the IAM
+            // provider, which only kensa's own STS and storage allow.
+            let mut missing = info.lacking(&c.needs);
+            missing.retain(|m| *m != "aws-mock" || plan.aws != world::AwsEndpoints::Mock);
+            if c.needs.iter().any(|n| n == "aws-mock") && plan.aws != world::AwsEndpoints::Mock {
+                return Some(report::CheckResult::skipped(
+                    c,
+                    "skipped: it moves the mocks' clock or updates the IAM SAML provider, which real AWS does not let kensa do (run it with --aws mock)",
+                ));
+            }
             let hint = match info.kind {
                 targets::Kind::Remote if missing.iter().any(|m| m.starts_with("external-auth")) => {
                     "it needs an IdP that kensa configures to call its mock password API"
@@ -774,15 +794,14 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
             let key = report::scenario_key(feature, scenario);
             Box::pin(async move {
                 let Some(w) = world else { return };
-                // A rotation scenario (run @serial) puts the reference IdP's
-                // first signing key back, so that later scenarios and a
-                // fault's effect stay confined to it.
+                // A rotation scenario (run @serial) puts the IdP's first
+                // signing key back, so that later scenarios and a fault's
+                // effect stay confined to it.
                 if w.linkage.as_ref().is_some_and(|l| l.rotated)
-                    && let Some(targets::Rotate::Post(url)) = w.ctx.target.saml.as_ref().and_then(|s| s.rotate.clone())
-                    && let Ok(mut url) = url::Url::parse(&url)
+                    && let Some(rotate) = w.ctx.target.saml.as_ref().and_then(|s| s.rotate.clone())
+                    && let Err(e) = rotate.run(&w.api, true).await
                 {
-                    url.query_pairs_mut().append_pair("restore", "1");
-                    let _ = w.api.send(kensa::http::Request::post_form(url, Vec::new())).await;
+                    w.notes.push(format!("the IdP's first signing key could not be put back: {e:#}"));
                 }
                 // Retire the scenario's external API: forget its expectations
                 // (a Then step verified them, or the scenario stopped early)
@@ -1037,19 +1056,26 @@ async fn run(args: RunArgs) -> u8 {
         None
     };
     // The AWS side of the file linkage, for the SAML and file-linkage checks.
-    let linkage_path = args.fixtures.join("file-linkage.toml");
+    let linkage_path = args.linkage.clone().unwrap_or_else(|| args.fixtures.join("file-linkage.toml"));
     let linkage = if linkage_path.exists() {
         match kensa_mocks::sts::rules::Linkage::load(&linkage_path) {
             Ok(l) => Some(Arc::new(l)),
             Err(e) => return setup_error(e),
         }
+    } else if args.linkage.is_some() {
+        return setup_error(format!("--linkage {}: no such file", linkage_path.display()));
     } else {
         None
+    };
+    let aws = match world::AwsEndpoints::parse(&args.aws, linkage.as_deref()) {
+        Ok(a) => a,
+        Err(e) => return setup_error(format!("--aws {}: {e}", args.aws)),
     };
     let plan = Plan {
         profile,
         api_rules,
         linkage,
+        aws,
         args: &args,
         selected: selected.len(),
         checks: selected.iter().map(|c| (*c).clone()).collect(),

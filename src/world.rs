@@ -41,6 +41,59 @@ pub struct RunContext {
     /// The AWS side of the file linkage (`fixtures/file-linkage.toml`),
     /// when the fixtures have it.
     pub linkage: Option<Arc<kensa_mocks::sts::rules::Linkage>>,
+    /// Where the file-linkage checks find STS and S3.
+    pub aws: AwsEndpoints,
+}
+
+/// Where the file-linkage checks find STS and S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsEndpoints {
+    /// kensa's STS and storage mocks, started per scenario with the IdP's
+    /// metadata registered.
+    Mock,
+    /// Endpoints kensa does not start (real AWS): the IAM SAML provider
+    /// must already hold the IdP's metadata.
+    Remote {
+        /// The STS endpoint.
+        sts: Url,
+        /// The S3 endpoint (path-style buckets).
+        s3: Url,
+    },
+}
+
+impl AwsEndpoints {
+    /// `mock`, `aws` (the regional endpoints of the linkage's region) or
+    /// `sts=URL,s3=URL`.
+    ///
+    /// # Errors
+    /// When the value is none of these, a URL does not parse, or `aws` is
+    /// asked without a linkage file naming the region.
+    pub fn parse(value: &str, linkage: Option<&kensa_mocks::sts::rules::Linkage>) -> anyhow::Result<Self> {
+        match value {
+            "mock" => Ok(Self::Mock),
+            "aws" => {
+                let l = linkage.ok_or_else(|| anyhow!("the real endpoints need a linkage file naming the region"))?;
+                Ok(Self::Remote {
+                    sts: Url::parse(&format!("https://sts.{}.amazonaws.com/", l.region))?,
+                    s3: Url::parse(&format!("https://s3.{}.amazonaws.com/", l.region))?,
+                })
+            }
+            other => {
+                let (mut sts, mut s3) = (None, None);
+                for part in other.split(',') {
+                    match part.split_once('=') {
+                        Some(("sts", u)) => sts = Some(Url::parse(u).with_context(|| format!("sts={u}"))?),
+                        Some(("s3", u)) => s3 = Some(Url::parse(u).with_context(|| format!("s3={u}"))?),
+                        _ => bail!("expected mock, aws, or sts=URL,s3=URL; got {part:?}"),
+                    }
+                }
+                match (sts, s3) {
+                    (Some(sts), Some(s3)) => Ok(Self::Remote { sts, s3 }),
+                    _ => bail!("both sts=URL and s3=URL are needed"),
+                }
+            }
+        }
+    }
 }
 
 /// Which scenario a World runs: names its snapshots.
@@ -196,6 +249,10 @@ pub struct LinkageScenario {
     /// Whether the scenario rotated the IdP's signing key (restored after
     /// the scenario where the target allows it).
     pub rotated: bool,
+    /// The folder this scenario's objects live under (`kensa-RANDOM/`), so
+    /// that scenarios and runs sharing a bucket never see each other's
+    /// files.
+    pub folder: String,
 }
 
 /// A scenario's resource API gateway and what the client did with it.

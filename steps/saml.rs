@@ -9,7 +9,7 @@ use kensa::aws::{self, Bucket};
 use kensa::http::Request;
 use kensa::login::{self, Credentials, Outcome, Tamper};
 use kensa::secret::Secret;
-use kensa::world::{KensaWorld, LinkageScenario, StepResult};
+use kensa::world::{AwsEndpoints, KensaWorld, LinkageScenario, StepResult};
 use kensa_mocks::saml::metadata;
 use kensa_mocks::sts::rules::{self, Linkage, Provider, Rule};
 use sha2::{Digest, Sha256};
@@ -24,7 +24,15 @@ fn linkage(w: &KensaWorld) -> anyhow::Result<Linkage> {
 }
 
 fn scenario(w: &mut KensaWorld) -> &mut LinkageScenario {
-    w.linkage.get_or_insert_with(Default::default)
+    w.linkage.get_or_insert_with(|| {
+        let folder = format!("kensa-{:016x}/", rand::random::<u64>());
+        Box::new(LinkageScenario { folder, ..Default::default() })
+    })
+}
+
+/// `key` inside this scenario's folder of the bucket.
+fn object(w: &mut KensaWorld, key: &str) -> String {
+    format!("{}{key}", scenario(w).folder)
 }
 
 fn saml_side(w: &KensaWorld) -> anyhow::Result<kensa::targets::SamlSide> {
@@ -72,6 +80,10 @@ async fn metadata_complete(w: &mut KensaWorld) -> StepResult {
 #[given("the AWS side of the file linkage, holding that metadata")]
 async fn aws_side(w: &mut KensaWorld) -> StepResult {
     let l = linkage(w)?;
+    if w.ctx.aws != AwsEndpoints::Mock {
+        // Real AWS: the IAM SAML provider holds what the vendor uploaded.
+        return Ok(());
+    }
     let s = scenario(w);
     let Some((text, _)) = s.metadata.clone() else { fail!("no IdP metadata was fetched") };
     let sts =
@@ -140,10 +152,16 @@ async fn meets_rule(w: &mut KensaWorld, name: String) -> StepResult {
 
 fn endpoints(w: &KensaWorld) -> anyhow::Result<(Url, Bucket)> {
     let l = linkage(w)?;
-    let s = w.linkage.as_deref().ok_or_else(|| anyhow!("the AWS side is not set up"))?;
-    let sts = s.sts.as_ref().ok_or_else(|| anyhow!("the AWS side is not set up"))?;
-    let storage = s.storage.as_ref().ok_or_else(|| anyhow!("the AWS side is not set up"))?;
-    Ok((Url::parse(&sts.url())?, Bucket { endpoint: Url::parse(&storage.url())?, region: l.region, name: l.bucket }))
+    let (sts, s3) = match &w.ctx.aws {
+        AwsEndpoints::Remote { sts, s3 } => (sts.clone(), s3.clone()),
+        AwsEndpoints::Mock => {
+            let s = w.linkage.as_deref().ok_or_else(|| anyhow!("the AWS side is not set up"))?;
+            let sts = s.sts.as_ref().ok_or_else(|| anyhow!("the AWS side is not set up"))?;
+            let storage = s.storage.as_ref().ok_or_else(|| anyhow!("the AWS side is not set up"))?;
+            (Url::parse(&sts.url())?, Url::parse(&storage.url())?)
+        }
+    };
+    Ok((sts, Bucket { endpoint: s3, region: l.region, name: l.bucket }))
 }
 
 async fn assume(w: &mut KensaWorld) -> anyhow::Result<()> {
@@ -208,7 +226,8 @@ async fn upload(w: &mut KensaWorld, key: String, size: usize) -> StepResult {
     let creds = credentials(w)?;
     let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
     let digest = kensa::aws::sigv4::hex(&Sha256::digest(&data));
-    if let Err(e) = bucket.put(&w.api, &creds, &key, data).await? {
+    let object_key = object(w, &key);
+    if let Err(e) = bucket.put(&w.api, &creds, &object_key, data).await? {
         fail!("storing {key} was refused: {e}");
     }
     scenario(w).uploaded.push((key, digest, size));
@@ -223,7 +242,8 @@ async fn notify(w: &mut KensaWorld, key: String) -> StepResult {
         fail!("{key} was not uploaded")
     };
     let note = serde_json::json!({ "file": key, "size": size, "sha256": digest }).to_string().into_bytes();
-    if let Err(e) = bucket.put(&w.api, &creds, &format!("{key}.done"), note).await? {
+    let note_key = object(w, &format!("{key}.done"));
+    if let Err(e) = bucket.put(&w.api, &creds, &note_key, note).await? {
         fail!("storing the notification for {key} was refused: {e}");
     }
     Ok(())
@@ -233,8 +253,12 @@ async fn notify(w: &mut KensaWorld, key: String) -> StepResult {
 async fn poll(w: &mut KensaWorld, prefix: String) -> StepResult {
     let (_, bucket) = endpoints(w)?;
     let creds = credentials(w)?;
-    match bucket.list(&w.api, &creds, &prefix).await? {
-        Ok(listed) => scenario(w).listed = listed,
+    let folder = scenario(w).folder.clone();
+    match bucket.list(&w.api, &creds, &format!("{folder}{prefix}")).await? {
+        Ok(listed) => {
+            scenario(w).listed =
+                listed.into_iter().map(|(k, n)| (k.strip_prefix(&folder).unwrap_or(&k).to_owned(), n)).collect();
+        }
         Err(e) => fail!("listing {prefix} was refused: {e}"),
     }
     Ok(())
@@ -258,12 +282,14 @@ async fn download(w: &mut KensaWorld, key: String) -> StepResult {
     if !scenario(w).listed.iter().any(|(k, _)| *k == note_key) {
         fail!("the consumer's poll did not list {note_key}");
     }
-    let note = match bucket.get(&w.api, &creds, &note_key).await? {
+    let note_object = object(w, &note_key);
+    let note = match bucket.get(&w.api, &creds, &note_object).await? {
         Ok(b) => b,
         Err(e) => fail!("reading {note_key} was refused: {e}"),
     };
     let note: serde_json::Value = serde_json::from_slice(&note).context("the notification is not JSON")?;
-    let data = match bucket.get(&w.api, &creds, &key).await? {
+    let data_object = object(w, &key);
+    let data = match bucket.get(&w.api, &creds, &data_object).await? {
         Ok(b) => b,
         Err(e) => fail!("downloading {key} was refused: {e}"),
     };
@@ -288,7 +314,8 @@ async fn past_expiry(w: &mut KensaWorld) -> StepResult {
 async fn storage_refuses(w: &mut KensaWorld, code: String) -> StepResult {
     let (_, bucket) = endpoints(w)?;
     let creds = credentials(w)?;
-    match bucket.list(&w.api, &creds, "").await? {
+    let folder = scenario(w).folder.clone();
+    match bucket.list(&w.api, &creds, &folder).await? {
         Ok(_) => fail!("the storage still accepts the credentials; {code} was expected"),
         Err(e) if e.code == code => Ok(()),
         Err(e) => fail!("the storage refused with {e} instead of {code}"),
@@ -304,16 +331,11 @@ async fn replay(w: &mut KensaWorld, minutes: i64) -> StepResult {
 
 #[when("the IdP rotates its SAML signing key")]
 async fn rotate(w: &mut KensaWorld) -> StepResult {
-    match saml_side(w)?.rotate {
-        Some(kensa::targets::Rotate::Post(url)) => {
-            let resp = w.api.send(Request::post_form(Url::parse(&url)?, Vec::new())).await?;
-            if resp.status != 200 {
-                fail!("rotating the signing key at {url} answered {}", resp.status);
-            }
-            scenario(w).rotated = true;
-        }
-        None => fail!("target {} gives kensa no way to rotate its SAML signing key", w.ctx.target.name),
-    }
+    let Some(rotate) = saml_side(w)?.rotate else {
+        fail!("target {} gives kensa no way to rotate its SAML signing key", w.ctx.target.name)
+    };
+    scenario(w).rotated = true;
+    rotate.run(&w.api, false).await?;
     Ok(())
 }
 

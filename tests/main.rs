@@ -9,6 +9,8 @@
 //! - `load`: the load mode measures and counts failed calls;
 //! - `remote`: the example profiles pass against served real IdPs, bad
 //!   profiles are refused;
+//! - `linkage`: the file linkage over STS and S3 endpoints kensa does not
+//!   start (`--aws sts=URL,s3=URL`), as a vendor runs it against AWS;
 //! - `containers`: the Keycloak target's fixtures, and its clean skip
 //!   without Docker.
 
@@ -17,6 +19,7 @@ mod common;
 mod containers;
 mod e2e;
 mod fault_matrix;
+mod linkage;
 mod load;
 mod process;
 mod remote;

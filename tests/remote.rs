@@ -14,16 +14,16 @@ use crate::common::{assert_no_secrets, lemonldap_lock, root, summary};
 
 /// A target that `kensa serve` runs on a free loopback port; dropping it
 /// stops the server by its PID (SIGTERM, then SIGKILL).
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    issuer: String,
+    pub(crate) issuer: String,
 }
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn serve(target: &str) -> Served {
+pub(crate) fn serve(target: &str) -> Served {
     let port = free_port().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kensa"))
         .args(["serve", target, "--port", &port])

@@ -1,5 +1,6 @@
 //! The suite against every target at once: the embedded reference IdP and
-//! the real IdPs kensa manages (node-oidc-provider, LemonLDAP::NG). Real IdPs
+//! the real IdPs kensa manages (node-oidc-provider, LemonLDAP::NG,
+//! SimpleSAMLphp). Real IdPs
 //! must show no failure beyond the deviations their expected.toml lists (zero
 //! false failures), and no listed deviation may pass unnoticed.
 //!
@@ -22,7 +23,7 @@ fn every_target_passes_all_but_its_known_deviations() {
     let s = summary(dir.path());
     let targets = s["targets"].as_array().unwrap();
     let names: Vec<&str> = targets.iter().map(|t| t["target"].as_str().unwrap()).collect();
-    for expected in ["embedded", "lemonldap-ng", "lemonldap-ng-rest", "node-oidc-provider"] {
+    for expected in ["embedded", "lemonldap-ng", "lemonldap-ng-rest", "node-oidc-provider", "simplesamlphp"] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     let docker = kensa::targets::container::docker_engine();

@@ -1,4 +1,4 @@
-@area:api-access @needs:api-access
+@area:api-access @needs:api-access @needs:oidc
 Feature: API access with the IdP's access tokens
   An API platform puts every API family behind a gateway that accepts the
   IdP's access tokens: /text, /audio and /video each want their scope

@@ -1,4 +1,4 @@
-@area:claims
+@area:claims @needs:oidc
 Feature: Claims: scope claims, their types, and the claims request parameter
   What a relying party reads about the user: the claims the profile and email
   scopes release (OpenID Connect Core 5.1, 5.4) and the claims it asks for one

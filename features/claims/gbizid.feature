@@ -1,4 +1,4 @@
-@area:gbizid @needs:identity-assurance
+@area:gbizid @needs:identity-assurance @needs:oidc
 Feature: The gBizID Identity Assurance profile
   gBizID (the Japanese government's business ID) releases verified_claims for
   the scope jp_gbizid_v1_ida under the trust framework jp_gbizid_v1: assurance

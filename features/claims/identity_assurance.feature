@@ -1,4 +1,4 @@
-@area:identity-assurance @needs:identity-assurance
+@area:identity-assurance @needs:identity-assurance @needs:oidc
 Feature: Verified claims (OpenID Connect for Identity Assurance 1.0)
   A relying party asks for verified claims through the claims parameter and
   reads what comes back: a verified_claims element whose verification says

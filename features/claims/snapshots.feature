@@ -1,4 +1,4 @@
-@area:snapshots
+@area:snapshots @needs:oidc
 Feature: Snapshots of tokens and responses
   Each target has its own blessed baseline under fixtures/snapshots/<target>/.
   A token or response that changes shape or value fails its check with a

@@ -1,4 +1,4 @@
-@area:external-auth
+@area:external-auth @needs:oidc
 Feature: Password checks delegated to an external HTTP API
   An organisation with an in-house authentication API puts an OpenID Provider in
   front of it: the IdP forwards the username and password to the API, maps the

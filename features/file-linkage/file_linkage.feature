@@ -38,7 +38,7 @@ Feature: File linkage through the common storage
     And the consumer polls for completion notifications under "outbox/2026-12/"
     Then the consumer finds no file to process
 
-  @check:LINK-03 @MUST @spec:AWS-STS-AssumeRoleWithSAML @spec:AWS-S3-ErrorResponses @fault:saml-metadata-no-signing-key @fault:saml-unsigned @fault:saml-signed-by-unpublished-key @fault:saml-altered-after-signing @fault:saml-issuer-wrong @fault:saml-audience-wrong @fault:saml-recipient-wrong @fault:saml-destination-wrong @fault:saml-assertion-expired @fault:saml-not-yet-valid @fault:saml-role-missing @fault:saml-role-pair-incomplete @fault:saml-session-name-invalid @fault:saml-session-duration-out-of-range
+  @needs:aws-mock @check:LINK-03 @MUST @spec:AWS-STS-AssumeRoleWithSAML @spec:AWS-S3-ErrorResponses @fault:saml-metadata-no-signing-key @fault:saml-unsigned @fault:saml-signed-by-unpublished-key @fault:saml-altered-after-signing @fault:saml-issuer-wrong @fault:saml-audience-wrong @fault:saml-recipient-wrong @fault:saml-destination-wrong @fault:saml-assertion-expired @fault:saml-not-yet-valid @fault:saml-role-missing @fault:saml-role-pair-incomplete @fault:saml-session-name-invalid @fault:saml-session-duration-out-of-range
   Scenario: Expired temporary credentials are refused by the storage
     The credentials carry an Expiration; S3 answers ExpiredToken "The
     provided token has expired." once it has passed.
@@ -46,7 +46,7 @@ Feature: File linkage through the common storage
     When the mocks' clock passes the credentials' expiry
     Then the storage refuses the credentials with "ExpiredToken"
 
-  @check:LINK-04 @SHOULD @spec:SAMLProfiles-4.1.4.2 @spec:AWS-IAM-SAML-Assertions @fault:saml-metadata-no-signing-key @fault:saml-unsigned @fault:saml-signed-by-unpublished-key @fault:saml-altered-after-signing @fault:saml-issuer-wrong @fault:saml-audience-wrong @fault:saml-recipient-wrong @fault:saml-destination-wrong @fault:saml-assertion-expired @fault:saml-not-yet-valid @fault:saml-role-missing @fault:saml-role-pair-incomplete @fault:saml-session-name-invalid @fault:saml-session-duration-out-of-range @fault:saml-lifetime-day
+  @needs:aws-mock @check:LINK-04 @SHOULD @spec:SAMLProfiles-4.1.4.2 @spec:AWS-IAM-SAML-Assertions @fault:saml-metadata-no-signing-key @fault:saml-unsigned @fault:saml-signed-by-unpublished-key @fault:saml-altered-after-signing @fault:saml-issuer-wrong @fault:saml-audience-wrong @fault:saml-recipient-wrong @fault:saml-destination-wrong @fault:saml-assertion-expired @fault:saml-not-yet-valid @fault:saml-role-missing @fault:saml-role-pair-incomplete @fault:saml-session-name-invalid @fault:saml-session-duration-out-of-range @fault:saml-lifetime-day
   Scenario: A captured SAML response replayed 15 minutes later is refused
     SAML profiles 4.1.4.2: the bearer SubjectConfirmationData carries a
     NotOnOrAfter "to limit the window during which the assertion can be
@@ -56,7 +56,7 @@ Feature: File linkage through the common storage
     When the same SAML response is presented again 15 minutes later
     Then STS refuses with "ExpiredTokenException"
 
-  @serial @check:LINK-05 @MUST @spec:AWS-IAM-SAML-Troubleshoot @needs:saml-rotation @fault:saml-metadata-no-signing-key @fault:saml-unsigned @fault:saml-signed-by-unpublished-key @fault:saml-altered-after-signing @fault:saml-issuer-wrong @fault:saml-audience-wrong @fault:saml-recipient-wrong @fault:saml-destination-wrong @fault:saml-assertion-expired @fault:saml-not-yet-valid @fault:saml-role-missing @fault:saml-role-pair-incomplete @fault:saml-session-name-invalid @fault:saml-session-duration-out-of-range @fault:saml-rotation-metadata-stale
+  @serial @check:LINK-05 @MUST @spec:AWS-IAM-SAML-Troubleshoot @needs:saml-rotation @needs:aws-mock @fault:saml-metadata-no-signing-key @fault:saml-unsigned @fault:saml-signed-by-unpublished-key @fault:saml-altered-after-signing @fault:saml-issuer-wrong @fault:saml-audience-wrong @fault:saml-recipient-wrong @fault:saml-destination-wrong @fault:saml-assertion-expired @fault:saml-not-yet-valid @fault:saml-role-missing @fault:saml-role-pair-incomplete @fault:saml-session-name-invalid @fault:saml-session-duration-out-of-range @fault:saml-rotation-metadata-stale
   Scenario: After a signing-key rotation STS refuses until its metadata is updated
     AWS's troubleshooting guide: "This error can occur when federation
     metadata of the identity provider does not match the metadata of the

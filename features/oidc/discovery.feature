@@ -1,4 +1,4 @@
-@area:discovery
+@area:discovery @needs:oidc
 Feature: Discovery and signing keys
   An OpenID Provider publishes its metadata at /.well-known/openid-configuration
   and its signing keys at jwks_uri; relying parties configure themselves from both.

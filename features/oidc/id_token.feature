@@ -1,4 +1,4 @@
-@area:id-token
+@area:id-token @needs:oidc
 Feature: ID token
   The client validates the ID token from the token response as OpenID Connect
   Core 1.0, 3.1.3.7 prescribes; each rule is its own check.

@@ -1,4 +1,4 @@
-@area:introspection
+@area:introspection @needs:oidc
 Feature: Token introspection
   A protected resource asks the IdP about a token (RFC 7662).
 

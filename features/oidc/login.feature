@@ -1,4 +1,4 @@
-@area:login
+@area:login @needs:oidc
 Feature: Authorization endpoint and login
   The authorization code flow starts at the authorization endpoint, passes the
   IdP's real HTML login page, and returns to the client's redirect URI.

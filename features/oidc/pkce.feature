@@ -1,4 +1,4 @@
-@area:pkce
+@area:pkce @needs:oidc
 Feature: Proof Key for Code Exchange
   PKCE (RFC 7636) binds the authorization code to the client instance that asked
   for it; RFC 9700 makes it the default defence against code injection.

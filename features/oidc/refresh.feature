@@ -1,4 +1,4 @@
-@area:refresh
+@area:refresh @needs:oidc
 Feature: Refresh tokens
   A refresh token obtains new access tokens for the client it was issued to
   (RFC 6749, 6; OpenID Connect Core 1.0, 12).

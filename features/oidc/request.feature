@@ -1,4 +1,4 @@
-@area:login
+@area:login @needs:oidc
 Feature: Authorization request parameters
   The authorization endpoint takes requests by GET and POST, ignores what it
   does not know, needs no nonce in the code flow, and accepts the optional

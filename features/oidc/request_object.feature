@@ -1,4 +1,4 @@
-@area:login
+@area:login @needs:oidc
 Feature: Request objects
   A client may pass its authorization request as a JWT, by value in the
   request parameter or by reference in request_uri (OpenID Connect Core 6).

@@ -1,4 +1,4 @@
-@area:revocation
+@area:revocation @needs:oidc
 Feature: Token revocation
   A client tells the IdP it no longer needs a token (RFC 7009), as at logout.
 

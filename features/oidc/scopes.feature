@@ -1,4 +1,4 @@
-@area:userinfo
+@area:userinfo @needs:oidc
 Feature: Standard scopes
   The profile, email, address and phone scopes request sets of claims about the
   user (OpenID Connect Core 1.0, 5.4). With the scope granted, userinfo

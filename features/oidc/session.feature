@@ -1,4 +1,4 @@
-@area:login
+@area:login @needs:oidc
 Feature: The IdP's session: prompt, max_age and id_token_hint
   A browser that has signed in carries the IdP's session. OpenID Connect lets
   the client say how that session may be used: prompt=none (no user interface

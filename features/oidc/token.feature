@@ -1,4 +1,4 @@
-@area:token
+@area:token @needs:oidc
 Feature: Token endpoint
   The client exchanges the authorization code for tokens (RFC 6749 4.1.3,
   OpenID Connect Core 3.1.3), authenticating with its secret.

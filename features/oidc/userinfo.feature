@@ -1,4 +1,4 @@
-@area:userinfo
+@area:userinfo @needs:oidc
 Feature: UserInfo endpoint
   The UserInfo endpoint returns claims about the authenticated user to a client
   presenting the access token (OpenID Connect Core 1.0, 5.3).

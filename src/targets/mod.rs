@@ -244,11 +244,53 @@ pub struct SamlSide {
     pub rotate: Option<Rotate>,
 }
 
+impl Rotate {
+    /// Rotates to the next key (`restore`: back to the first one).
+    ///
+    /// # Errors
+    /// When the IdP or the command refuses, with its answer.
+    pub async fn run(&self, http: &crate::http::HttpClient, restore: bool) -> anyhow::Result<()> {
+        match self {
+            Rotate::Post(url) => {
+                let mut url = url::Url::parse(url)?;
+                if restore {
+                    url.query_pairs_mut().append_pair("restore", "1");
+                }
+                let resp = http.send(crate::http::Request::post_form(url.clone(), Vec::new())).await?;
+                if resp.status != 200 {
+                    anyhow::bail!("rotating the signing key at {url} answered {}", resp.status);
+                }
+            }
+            Rotate::Command(args) => {
+                let out = tokio::process::Command::new(&args[0])
+                    .args(&args[1..])
+                    .arg(if restore { "restore" } else { "next" })
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .await?;
+                if !out.status.success() {
+                    anyhow::bail!(
+                        "{} exited with {}: {}",
+                        args.join(" "),
+                        out.status,
+                        crate::http::preview(&String::from_utf8_lossy(&out.stderr), 400)
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a target's SAML signing key is rotated.
 #[derive(Debug, Clone)]
 pub enum Rotate {
-    /// `POST` to this URL (the reference IdP).
+    /// `POST` to this URL (the reference IdP); `?restore=1` puts the first
+    /// key back.
     Post(String),
+    /// Run this command (a process target's rotate script), with `next` or
+    /// `restore` as its last argument.
+    Command(Vec<String>),
 }
 
 impl TargetInfo {
@@ -265,6 +307,10 @@ impl TargetInfo {
             let client_may =
                 self.realm.client_by_role("confidential").is_some_and(|c| c.scopes.iter().any(|s| s == scope));
             return user_has && client_may;
+        }
+        // Every target speaks OpenID Connect but a SAML-only one.
+        if need == "oidc" {
+            return !self.capabilities.iter().any(|c| c == "saml-only");
         }
         match need.strip_prefix("client:") {
             Some(role) => self.realm.client_by_role(role).is_some(),
@@ -535,10 +581,19 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 version: Some(version),
                 login,
                 pid: Some(running.pid()),
-                capabilities: spec.capabilities.clone(),
+                capabilities: {
+                    let mut c = spec.capabilities.clone();
+                    if let Some(saml) = &running.saml {
+                        c.push("saml".into());
+                        if saml.rotate.is_some() {
+                            c.push("saml-rotation".into());
+                        }
+                    }
+                    c
+                },
                 http: crate::http::Settings::default(),
                 admin: None,
-                saml: None,
+                saml: running.saml.clone(),
             };
             let mut started = Started::remote(info);
             started.process = Some(running);

@@ -89,6 +89,28 @@ pub struct ProcessSpec {
     /// Extra environment, with placeholders.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// A URL whose 200 answer means the target is ready, with placeholders
+    /// (default: the OpenID Connect discovery document, which must be a
+    /// JSON object).
+    #[serde(default)]
+    pub ready_url: Option<String>,
+    /// The target's SAML IdP side, if it has one.
+    #[serde(default)]
+    pub saml: Option<SamlSpec>,
+}
+
+/// A process target's SAML IdP side, with placeholders.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlSpec {
+    /// Its metadata URL.
+    pub metadata: String,
+    /// Its IdP-initiated SSO URL for AWS (`urn:amazon:webservices`).
+    pub sso: String,
+    /// A command that rotates its signing key (last argument `next` or
+    /// `restore`); empty when kensa cannot rotate it.
+    #[serde(default)]
+    pub rotate: Vec<String>,
 }
 
 fn generic() -> String {
@@ -295,6 +317,8 @@ pub struct RunningProcess {
     state: PathBuf,
     /// The issuer it serves.
     pub issuer: String,
+    /// Its SAML side, placeholders filled.
+    pub saml: Option<super::SamlSide>,
 }
 
 /// A free port on 127.0.0.1.
@@ -357,6 +381,13 @@ pub async fn start(
     if let Some(url) = external_auth_url {
         cmd.env("KENSA_EXTERNAL_AUTH_URL", url);
     }
+    // The AWS side of the file linkage, for SAML IdPs that assert the AWS
+    // role (fixtures/file-linkage.toml).
+    if let Some(fixtures) = dir.parent().and_then(Path::parent)
+        && let Ok(l) = kensa_mocks::sts::rules::Linkage::load(&fixtures.join("file-linkage.toml"))
+    {
+        cmd.env("KENSA_AWS_ROLE", l.role_value()).env("KENSA_AWS_SESSION_DURATION", l.session_duration.to_string());
+    }
     for (k, v) in &spec.env {
         cmd.env(k, ph.fill(v));
     }
@@ -367,12 +398,27 @@ pub async fn start(
     if let Ok(mut live) = LIVE_GROUPS.lock() {
         live.push(pid);
     }
-    let mut running = RunningProcess { child: Some(child), pid, state, issuer: issuer.clone() };
+    let saml = spec.saml.as_ref().map(|s| super::SamlSide {
+        metadata_url: ph.fill(&s.metadata),
+        sso_url: ph.fill(&s.sso),
+        rotate: (!s.rotate.is_empty()).then(|| super::Rotate::Command(s.rotate.iter().map(|a| ph.fill(a)).collect())),
+    });
+    let mut running = RunningProcess { child: Some(child), pid, state, issuer: issuer.clone(), saml };
 
     let http = HttpClient::with_limits(scrubber.clone(), Duration::from_secs(2), 1 << 20)
         .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
-    let url = crate::oidc::discovery::discovery_url(&issuer)
-        .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
+    let (url, want_json) = match &spec.ready_url {
+        Some(u) => (
+            url::Url::parse(&ph.fill(u))
+                .map_err(|e| TargetError::Start { target: name.into(), reason: format!("ready_url: {e}") })?,
+            false,
+        ),
+        None => (
+            crate::oidc::discovery::discovery_url(&issuer)
+                .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?,
+            true,
+        ),
+    };
     let deadline = Instant::now() + Duration::from_secs(spec.ready_timeout_secs);
     loop {
         if let Some(child) = running.child.as_mut()
@@ -388,7 +434,7 @@ pub async fn start(
         if let Ok(resp) = http.send(Request::get(url.clone())).await
             && resp.status == 200
         {
-            if matches!(resp.json(), Ok(serde_json::Value::Object(_))) {
+            if !want_json || matches!(resp.json(), Ok(serde_json::Value::Object(_))) {
                 return Ok(running);
             }
             // Up, but answering garbage: waiting longer will not help.

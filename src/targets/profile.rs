@@ -23,6 +23,10 @@
 //! request_secs = 10
 //! connect_secs = 5
 //!
+//! [saml]                                       # optional: a SAML IdP for AWS ({issuer} = the issuer)
+//! metadata = "{issuer}/saml/metadata"
+//! sso = "{issuer}/saml/sso?sp=urn:amazon:webservices"
+//!
 //! [admin]                                      # optional powers: Keycloak's admin REST API
 //! kind = "keycloak"
 //! realm = "master"
@@ -77,7 +81,7 @@ const USER_KEYS: &[&str] = &["username", "password_env", "sub", "claims", "verif
 
 /// Powers a remote deployment can declare. The external-auth powers need an
 /// IdP that kensa configures to call its mock API, so no profile has them.
-pub const REMOTE_CAPABILITIES: &[&str] = &["claims-parameter", "identity-assurance", "api-access"];
+pub const REMOTE_CAPABILITIES: &[&str] = &["claims-parameter", "identity-assurance", "api-access", "saml-only"];
 
 /// Scopes a profile client gets when it lists none.
 const DEFAULT_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
@@ -102,6 +106,8 @@ struct Raw {
     timeouts: RawTimeouts,
     admin: Option<RawAdmin>,
     #[serde(default)]
+    saml: Option<RawSaml>,
+    #[serde(default)]
     clients: Vec<toml::Table>,
     #[serde(default)]
     users: Vec<toml::Table>,
@@ -109,6 +115,13 @@ struct Raw {
 
 fn generic() -> String {
     "generic".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSaml {
+    metadata: String,
+    sso: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +207,9 @@ pub struct Profile {
     pub admin: Option<Admin>,
     /// The environment variables the profile read, with what they hold.
     pub env_used: Vec<String>,
+    /// The SAML IdP side: metadata and IdP-initiated SSO URLs for AWS, with
+    /// `{issuer}` standing for the issuer.
+    pub saml: Option<(String, String)>,
 }
 
 /// A reason a profile is refused, naming the file and the key.
@@ -362,10 +378,18 @@ impl Profile {
         realm_doc.insert("users".into(), toml::Value::Array(users));
         let realm_text = toml::to_string(&realm_doc).map_err(|e| err(e.to_string()))?;
         let realm = Realm::from_toml(&realm_text).map_err(|e| err(e.to_string().replace("<inline realm>: ", "")))?;
-        if realm.client_by_role("confidential").is_none() {
+        let saml_only = raw.capabilities.iter().any(|c| c == "saml-only");
+        if realm.client_by_role("confidential").is_none() && !saml_only {
             return Err(err(
-                "no client with role = \"confidential\": most checks start from it (add a [[clients]] entry)".into(),
+                "no client with role = \"confidential\": most checks start from it (add a [[clients]] entry, or \
+                 capabilities = [\"saml-only\"] for an IdP without OpenID Connect)"
+                    .into(),
             ));
+        }
+        if saml_only && raw.saml.is_none() {
+            return Err(
+                err("capabilities has saml-only but there is no [saml] section (metadata and sso URLs)".into()),
+            );
         }
         let default_user = match (&raw.default_user, realm.users.first()) {
             (Some(u), _) if realm.user(u).is_some() => u.clone(),
@@ -449,6 +473,7 @@ impl Profile {
             http,
             admin,
             env_used,
+            saml: raw.saml.as_ref().map(|s| (s.metadata.clone(), s.sso.clone())),
         })
     }
 
@@ -458,6 +483,9 @@ impl Profile {
         let mut capabilities = self.capabilities.clone();
         if self.admin.is_some() {
             capabilities.push("admin:keycloak".into());
+        }
+        if self.saml.is_some() {
+            capabilities.push("saml".into());
         }
         super::TargetInfo {
             name: self.name.clone(),
@@ -472,7 +500,11 @@ impl Profile {
             capabilities,
             http: self.http.clone(),
             admin: self.admin.clone(),
-            saml: None,
+            saml: self.saml.as_ref().map(|(metadata, sso)| super::SamlSide {
+                metadata_url: metadata.replace("{issuer}", &self.issuer),
+                sso_url: sso.replace("{issuer}", &self.issuer),
+                rotate: None,
+            }),
         }
     }
 
