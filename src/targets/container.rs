@@ -82,6 +82,10 @@ pub struct ContainerSpec {
     /// Container environment, with `{admin_password}`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The SAML IdP side, if the container has one (`{issuer}` stands for
+    /// the issuer); rotation goes through the admin REST API.
+    #[serde(default)]
+    pub saml: Option<super::process::SamlSpec>,
 }
 
 fn alice() -> String {

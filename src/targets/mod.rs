@@ -261,6 +261,12 @@ impl Rotate {
                     anyhow::bail!("rotating the signing key at {url} answered {}", resp.status);
                 }
             }
+            Rotate::Keycloak { .. } if restore => {}
+            Rotate::Keycloak { issuer, admin } => {
+                let (_, realm) = keycloak::split_issuer(issuer)?;
+                let client = keycloak::AdminClient::sign_in(http, issuer, admin).await?;
+                client.rotate_signing_key(&realm).await?;
+            }
             Rotate::Command(args) => {
                 let out = tokio::process::Command::new(&args[0])
                     .args(&args[1..])
@@ -291,6 +297,15 @@ pub enum Rotate {
     /// Run this command (a process target's rotate script), with `next` or
     /// `restore` as its last argument.
     Command(Vec<String>),
+    /// Keycloak's admin REST API: a new RSA key provider with a higher
+    /// priority takes over the realm of `issuer`. Nothing is restored: the
+    /// container goes with the run.
+    Keycloak {
+        /// The realm's issuer.
+        issuer: String,
+        /// The admin who may add key providers.
+        admin: profile::Admin,
+    },
 }
 
 impl TargetInfo {
@@ -424,8 +439,13 @@ fn read(path: &Path) -> Result<String, TargetError> {
 }
 
 /// The reference IdP's SAML side: signing keys `saml-1` and `saml-2` (the
-/// rotation order), the rogue key, and `file-linkage.toml`.
-fn embedded_saml(fixtures: &Path) -> Result<kensa_mocks::idp::SamlIdp, TargetError> {
+/// rotation order), the rogue key, and `file-linkage.toml`. Fixtures
+/// without `file-linkage.toml` give an IdP without SAML (its checks are
+/// then skipped, saying so).
+fn embedded_saml(fixtures: &Path) -> Result<Option<kensa_mocks::idp::SamlIdp>, TargetError> {
+    if !fixtures.join("file-linkage.toml").is_file() {
+        return Ok(None);
+    }
     let keys_dir = fixtures.join("keys");
     let fixture = |reason: String| TargetError::Fixture { path: keys_dir.clone(), reason };
     let mut keys = Vec::new();
@@ -438,7 +458,9 @@ fn embedded_saml(fixtures: &Path) -> Result<kensa_mocks::idp::SamlIdp, TargetErr
     let path = fixtures.join("file-linkage.toml");
     let linkage =
         kensa_mocks::sts::rules::Linkage::load(&path).map_err(|reason| TargetError::Fixture { path, reason })?;
-    kensa_mocks::idp::SamlIdp::new(keys, &rogue, linkage).map_err(|e| fixture(format!("rs256-rogue.pem: {e}")))
+    kensa_mocks::idp::SamlIdp::new(keys, &rogue, linkage)
+        .map(Some)
+        .map_err(|e| fixture(format!("rs256-rogue.pem: {e}")))
 }
 
 /// Loads the shared realm fixture.
@@ -521,7 +543,8 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 .with_fault(opts.fault)
                 .with_external(opts.external_auth_url.as_deref().map(ExternalAuth::new));
             config.port = opts.port.unwrap_or(0);
-            config.saml = Some(embedded_saml(&opts.fixtures)?);
+            config.saml = embedded_saml(&opts.fixtures)?;
+            let has_saml = config.saml.is_some();
             let idp = RunningIdp::start(config)
                 .await
                 .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
@@ -535,10 +558,14 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 version: Some(format!("kensa-mocks {}", env!("CARGO_PKG_VERSION"))),
                 login: crate::login::Driver { profile: crate::login::Profile::Generic, custom: None },
                 pid: None,
-                capabilities: EMBEDDED_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect(),
+                capabilities: EMBEDDED_CAPABILITIES
+                    .iter()
+                    .filter(|c| has_saml || !c.starts_with("saml"))
+                    .map(|c| (*c).to_owned())
+                    .collect(),
                 http: crate::http::Settings::default(),
                 admin: None,
-                saml: Some(SamlSide {
+                saml: has_saml.then(|| SamlSide {
                     metadata_url: format!("{}/saml/metadata", idp.issuer()),
                     sso_url: format!("{}/saml/sso?sp=urn:amazon:webservices", idp.issuer()),
                     rotate: Some(Rotate::Post(format!("{}/saml/rotate", idp.issuer()))),
@@ -634,6 +661,17 @@ async fn start_container(name: &str, opts: &StartOptions, scrubber: &Scrubber) -
         if admin.is_some() {
             capabilities.push("admin:keycloak".into());
         }
+        let saml = spec.saml.as_ref().map(|s| SamlSide {
+            metadata_url: s.metadata.replace("{issuer}", &running.issuer),
+            sso_url: s.sso.replace("{issuer}", &running.issuer),
+            rotate: admin.clone().map(|admin| Rotate::Keycloak { issuer: running.issuer.clone(), admin }),
+        });
+        if let Some(s) = &saml {
+            capabilities.push("saml".into());
+            if s.rotate.is_some() {
+                capabilities.push("saml-rotation".into());
+            }
+        }
         let info = TargetInfo {
             name: name.into(),
             issuer: running.issuer.clone(),
@@ -647,7 +685,7 @@ async fn start_container(name: &str, opts: &StartOptions, scrubber: &Scrubber) -
             capabilities,
             http: crate::http::Settings::default(),
             admin,
-            saml: None,
+            saml,
         };
         let mut started = Started::remote(info);
         started.container = Some(running);
