@@ -84,12 +84,12 @@ Feature: API access with the IdP's access tokens
   @check:API-06 @MUST @spec:RFC6749-5.2 @fault:refresh-token-lifetime-ignored @fault:introspection-always-inactive
   Scenario: An expired refresh token gives invalid_grant and the user logs in again
     RFC 6749, 5.2: an "expired" refresh token gets invalid_grant. The api-short
-    client's refresh tokens live 5 seconds.
+    client's refresh tokens live 10 seconds.
 
     Given the api-short client
     When the user logs in with the scope "openid offline_access text_apis"
     And the client exchanges the code
-    And the refresh token has expired after 5 seconds
+    And the refresh token has expired after 10 seconds
     And the API client calls "/text/documents", refreshing once if the API answers 401
     Then the refresh was refused with "invalid_grant" and a fresh login gets an access token the API accepts
 

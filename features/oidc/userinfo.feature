@@ -72,7 +72,7 @@ Feature: UserInfo endpoint
   Scenario: UserInfo refuses an expired access token with invalid_token
     RFC 6750, 3.1, invalid_token: "The access token provided is expired,
     revoked, malformed, or invalid for other reasons." The api client's access
-    tokens live 3 seconds.
+    tokens live 8 seconds.
 
     Given the api client
     When the user logs in with the scope "openid text_apis"
