@@ -842,7 +842,7 @@ mod tests {
         assert!(errors.is_empty(), "corpus mismatches:\n{}", errors.join("\n"));
         assert!(valid.len() >= 12, "only {} valid samples", valid.len());
         assert!(invalid.len() >= 25, "only {} invalid samples", invalid.len());
-        println!("ida corpus: {} valid accepted, {} invalid rejected", valid.len(), invalid.len());
+        crate::outln!("ida corpus: {} valid accepted, {} invalid rejected", valid.len(), invalid.len());
     }
 
     #[test]

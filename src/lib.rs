@@ -43,3 +43,19 @@ pub mod secret;
 pub mod snapshot;
 pub mod targets;
 pub mod world;
+
+/// `println!` that never panics: when stdout is closed (`kensa checks |
+/// head`), the rest of the output is dropped instead of the command
+/// aborting with a panic.
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// Writes to stdout, ignoring a closed pipe (see [`outln!`]).
+pub fn out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_fmt(args).and_then(|()| stdout.flush());
+}

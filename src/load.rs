@@ -353,7 +353,7 @@ fn progress(what: &'static str, done: Arc<AtomicUsize>, total: usize) -> Ticker 
             if n >= total {
                 break;
             }
-            println!("kensa: load: {n}/{total} {what}");
+            crate::outln!("kensa: load: {n}/{total} {what}");
         }
     }))
 }
@@ -383,7 +383,7 @@ pub async fn run(
         kensa_mocks::api::ResourceApi::start(crate::world::gateway_config(&target, &discovery, rules)?).await?;
 
     // Sign every client in, a few at a time; not measured.
-    println!("kensa: load: signing in {} clients ({}) ...", plan.clients, client.client_id);
+    crate::outln!("kensa: load: signing in {} clients ({}) ...", plan.clients, client.client_id);
     let login_started = Instant::now();
     let signed = Arc::new(AtomicUsize::new(0));
     let ticker = progress("clients signed in", Arc::clone(&signed), plan.clients);
@@ -456,7 +456,7 @@ pub async fn run(
         });
     }
     if plan.warmup > 0 {
-        println!("kensa: load: warming up ({} unmeasured iteration(s) per client) ...", plan.warmup);
+        crate::outln!("kensa: load: warming up ({} unmeasured iteration(s) per client) ...", plan.warmup);
     }
     // Every client task reaches the barrier unless it died during its
     // warm-up; each warm-up request is bounded by the client's timeout.
@@ -466,7 +466,7 @@ pub async fn run(
         bail!("the warm-up did not finish within {} s", warmup_bound.as_secs());
     }
     let started = Instant::now();
-    println!("kensa: load: {} clients x {} refresh-and-call iterations ...", plan.clients, plan.iterations);
+    crate::outln!("kensa: load: {} clients x {} refresh-and-call iterations ...", plan.clients, plan.iterations);
     let ticker = progress("calls done", Arc::clone(&done), total);
     let (mut token_times, mut whole_times) = (Vec::new(), Vec::new());
     let mut errors = std::collections::BTreeMap::new();

@@ -277,16 +277,16 @@ fn list_checks(args: &ChecksArgs) -> u8 {
         Err(code) => return code,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&cat.checks).unwrap_or_default());
+        kensa::outln!("{}", serde_json::to_string_pretty(&cat.checks).unwrap_or_default());
         return EXIT_PASS;
     }
     if args.certification {
-        print!("{}", kensa::certification::markdown(&cat));
+        kensa::out(format_args!("{}", kensa::certification::markdown(&cat)));
         return EXIT_PASS;
     }
-    println!("{:<15} {:<6} {:<44} {:<34} TITLE", "ID", "LEVEL", "SPEC", "FAULTS");
+    kensa::outln!("{:<15} {:<6} {:<44} {:<34} TITLE", "ID", "LEVEL", "SPEC", "FAULTS");
     for c in &cat.checks {
-        println!(
+        kensa::outln!(
             "{:<15} {:<6} {:<44} {:<34} {}",
             c.id,
             c.level.to_string(),
@@ -295,7 +295,7 @@ fn list_checks(args: &ChecksArgs) -> u8 {
             c.title
         );
     }
-    println!("{} checks in {} feature files", cat.checks.len(), cat.files.len());
+    kensa::outln!("{} checks in {} feature files", cat.checks.len(), cat.files.len());
     EXIT_PASS
 }
 
@@ -313,27 +313,29 @@ fn list_faults(args: &ChecksArgs) -> u8 {
                     "breaks": by_fault.get(f.name()).cloned().unwrap_or_default()})
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        kensa::outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return EXIT_PASS;
     }
     for f in Fault::ALL {
         let breaks = by_fault.get(f.name()).map(|v| v.join(", ")).unwrap_or_else(|| "(no check)".into());
-        println!("{:<32} breaks {breaks}\n{:<32} {}", f.name(), "", f.description());
+        kensa::outln!("{:<32} breaks {breaks}\n{:<32} {}", f.name(), "", f.description());
     }
     EXIT_PASS
 }
 
 fn list_targets(args: &DirArgs) -> u8 {
-    println!("{:<20} {:<9} {:<12} {:<24} DESCRIPTION", "TARGET", "KIND", "STATUS", "VERSION");
+    kensa::outln!("{:<20} {:<9} {:<12} {:<24} DESCRIPTION", "TARGET", "KIND", "STATUS", "VERSION");
     for e in targets::catalogue(&args.fixtures) {
         let status = if e.availability.is_ok() { "can start" } else { "unavailable" };
         let version = e.version.clone().unwrap_or_default();
-        println!("{:<20} {:<9} {:<12} {:<24} {}", e.name, e.kind.to_string(), status, version, e.description);
+        kensa::outln!("{:<20} {:<9} {:<12} {:<24} {}", e.name, e.kind.to_string(), status, version, e.description);
         match (&e.availability, e.set_up) {
-            (Err(why), _) => println!("{:<20} {why}", ""),
-            (Ok(()), Some(false)) => println!(
+            (Err(why), _) => kensa::outln!("{:<20} {why}", ""),
+            (Ok(()), Some(false)) => kensa::outln!(
                 "{:<20} not set up yet: the first `kensa run --target {}` installs it, or run `kensa setup {}` now",
-                "", e.name, e.name
+                "",
+                e.name,
+                e.name
             ),
             _ => {}
         }
@@ -362,12 +364,12 @@ fn validate_ida(args: &IdaArgs) -> u8 {
         let vc = value.get("verified_claims").unwrap_or(&value);
         let findings = kensa::ida::validate(vc);
         if findings.is_empty() {
-            println!("{shown}: valid verified_claims");
+            kensa::outln!("{shown}: valid verified_claims");
         } else {
             failed = true;
-            println!("{shown}: {} problem(s)", findings.len());
+            kensa::outln!("{shown}: {} problem(s)", findings.len());
             for f in findings {
-                println!("  {f}");
+                kensa::outln!("  {f}");
             }
         }
     }
@@ -388,7 +390,7 @@ fn setup_blocking(args: &SetupArgs) -> u8 {
     let scrubber = Scrubber::new();
     for name in &names {
         match rt.block_on(targets::setup(name, &args.fixtures, &scrubber)) {
-            Ok(version) => println!("kensa: target {name} is set up ({version})"),
+            Ok(version) => kensa::outln!("kensa: target {name} is set up ({version})"),
             Err(e) => return setup_error(e),
         }
     }
@@ -431,7 +433,7 @@ async fn load(args: &LoadArgs) -> u8 {
         external_auth_url: Some(router.url()),
         port: None,
     };
-    println!("kensa: starting target {} ...", args.target);
+    kensa::outln!("kensa: starting target {} ...", args.target);
     let started = match targets::start(&args.target, &opts, &scrubber).await {
         Ok(t) => t,
         Err(e) => return setup_error(format!("target {}: {e}", args.target)),
@@ -440,7 +442,7 @@ async fn load(args: &LoadArgs) -> u8 {
         started.stop();
         return setup_error(format!("--client {}: {e}", args.client));
     }
-    println!("kensa: target {} at {} ready", args.target, started.info.issuer);
+    kensa::outln!("kensa: target {} at {} ready", args.target, started.info.issuer);
     let mut reports = Vec::new();
     let mut code = EXIT_PASS;
     for &clients in &args.clients {
@@ -457,7 +459,7 @@ async fn load(args: &LoadArgs) -> u8 {
         match kensa::load::run(Arc::clone(&started.info), rules.clone(), &plan, &scrubber).await {
             Ok(report) => {
                 for line in report.lines() {
-                    println!("kensa: load: {}", scrubber.scrub(&line));
+                    kensa::outln!("kensa: load: {}", scrubber.scrub(&line));
                 }
                 if report.error_count() > 0 {
                     code = EXIT_FAIL;
@@ -479,7 +481,7 @@ async fn load(args: &LoadArgs) -> u8 {
         eprintln!("kensa: load: cannot write {}: {e}", args.report_dir.join("load.json").display());
         return EXIT_SETUP;
     }
-    println!("kensa: load: figures in {}", args.report_dir.join("load.json").display());
+    kensa::outln!("kensa: load: figures in {}", args.report_dir.join("load.json").display());
     code
 }
 
@@ -501,15 +503,15 @@ fn profile_blocking(args: &ProfileArgs) -> u8 {
     };
     let roles: Vec<&str> = profile.realm.clients.iter().map(|c| c.role.as_str()).collect();
     let users: Vec<&str> = profile.realm.users.iter().map(|u| u.username.as_str()).collect();
-    println!("kensa: profile {} is valid: target {:?}, issuer {}", path.display(), profile.name, profile.issuer);
-    println!("kensa:   clients (by role): {}", roles.join(", "));
-    println!("kensa:   users: {} (scenarios log in as {})", users.join(", "), profile.default_user);
-    println!("kensa:   login driver: {}", profile.login.name());
+    kensa::outln!("kensa: profile {} is valid: target {:?}, issuer {}", path.display(), profile.name, profile.issuer);
+    kensa::outln!("kensa:   clients (by role): {}", roles.join(", "));
+    kensa::outln!("kensa:   users: {} (scenarios log in as {})", users.join(", "), profile.default_user);
+    kensa::outln!("kensa:   login driver: {}", profile.login.name());
     let caps = if profile.capabilities.is_empty() { "none".to_owned() } else { profile.capabilities.join(", ") };
-    println!("kensa:   powers: {caps}{}", if profile.admin.is_some() { ", admin:keycloak" } else { "" });
-    println!("kensa:   secrets read from: {}", profile.env_used.join(", "));
+    kensa::outln!("kensa:   powers: {caps}{}", if profile.admin.is_some() { ", admin:keycloak" } else { "" });
+    kensa::outln!("kensa:   secrets read from: {}", profile.env_used.join(", "));
     if let Some(e) = &profile.expected {
-        println!("kensa:   known deviations: {}", e.display());
+        kensa::outln!("kensa:   known deviations: {}", e.display());
     }
     if *offline {
         return EXIT_PASS;
@@ -522,13 +524,13 @@ fn profile_blocking(args: &ProfileArgs) -> u8 {
     profile.register_secrets(&scrubber);
     let found = rt.block_on(targets::profile::check_live(&profile, &scrubber));
     for line in &found.lines {
-        println!("kensa:   {}", scrubber.scrub(line));
+        kensa::outln!("kensa:   {}", scrubber.scrub(line));
     }
     if found.failed {
-        println!("kensa: profile {}: the deployment does not answer as the profile says", path.display());
+        kensa::outln!("kensa: profile {}: the deployment does not answer as the profile says", path.display());
         EXIT_FAIL
     } else {
-        println!(
+        kensa::outln!(
             "kensa: profile {}: the deployment answers; run it with `kensa run --profile {}`",
             path.display(),
             path.display()
@@ -557,14 +559,14 @@ fn serve_blocking(args: &ServeArgs) -> u8 {
             external_auth_url: Some(router.url()),
             port: Some(args.port),
         };
-        println!("kensa: starting target {} on 127.0.0.1:{} ...", args.target, args.port);
+        kensa::outln!("kensa: starting target {} on 127.0.0.1:{} ...", args.target, args.port);
         let scrubber = Scrubber::new();
         let mut started = match targets::start(&args.target, &opts, &scrubber).await {
             Ok(t) => t,
             Err(e) => return setup_error(format!("target {}: {e}", args.target)),
         };
         // One line a script can wait for.
-        println!("kensa: serving {} at {} (Ctrl-C stops it)", args.target, started.info.issuer);
+        kensa::outln!("kensa: serving {} at {} (Ctrl-C stops it)", args.target, started.info.issuer);
         let code = tokio::select! {
             why = started.died(&scrubber) => {
                 eprintln!("kensa: error: target {} stopped: {why}", args.target);
@@ -573,7 +575,7 @@ fn serve_blocking(args: &ServeArgs) -> u8 {
             () = interrupt.wait() => EXIT_PASS,
         };
         started.stop();
-        println!("kensa: target {} stopped", args.target);
+        kensa::outln!("kensa: target {} stopped", args.target);
         code
     })
 }
@@ -674,7 +676,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     let interrupt = plan.interrupt.clone();
     let started = Instant::now();
     let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
-    println!("kensa: starting target {name}{fault_note} ...");
+    kensa::outln!("kensa: starting target {name}{fault_note} ...");
     let opts =
         StartOptions { fixtures: args.fixtures.clone(), fault, external_auth_url: Some(plan.router.url()), port: None };
     let start = async {
@@ -696,7 +698,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
     let info = Arc::clone(&target.info);
     let version = info.version.clone().map(|v| format!(" ({v})")).unwrap_or_default();
     let pid = info.pid.map(|p| format!(", pid {p}")).unwrap_or_default();
-    println!(
+    kensa::outln!(
         "kensa: target {name}{version} at {} ready in {}{pid}; running {selected} checks",
         info.issuer,
         report::human(started.elapsed()),
@@ -880,10 +882,10 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
         counts.not_run += selected.saturating_sub(checks.len());
     }
     counts.not_run += results.parse_errors().len();
-    println!("kensa: {name}: {} in {}", counts.line(), report::human(started.elapsed()));
+    kensa::outln!("kensa: {name}: {} in {}", counts.line(), report::human(started.elapsed()));
     let tally = snapshots.tally();
     if tally != snapshot::Tally::default() {
-        println!(
+        kensa::outln!(
             "kensa: {name}: snapshots in {}: {} matched, {} drifted, {} missing, {} blessed",
             snapshots.dir().display(),
             tally.matched,
@@ -892,7 +894,7 @@ async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, Strin
             tally.blessed
         );
         if tally.drifted + tally.missing > 0 {
-            println!(
+            kensa::outln!(
                 "kensa: {name}: new snapshots are in {}; bless them with `{bless}`",
                 args.report_dir.join("snapshots").join(&snapshot_name).display()
             );
@@ -1166,16 +1168,16 @@ async fn run(args: RunArgs) -> u8 {
     };
     let writing = writing.elapsed();
     if names.len() > 1 {
-        println!("\n{}", report::matrix(&summary.targets));
+        kensa::outln!("\n{}", report::matrix(&summary.targets));
     }
     let targets_note =
         if names.len() == 1 { format!("target {}", names[0]) } else { format!("{} targets", names.len()) };
     let skipped_note = if not_started > 0 { format!(", {not_started} targets did not start") } else { String::new() };
     let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
-    println!("kensa: {}{skipped_note} in {} ({targets_note}{fault_note})", counts.line(), report::human(wall));
+    kensa::outln!("kensa: {}{skipped_note} in {} ({targets_note}{fault_note})", counts.line(), report::human(wall));
     if let Some(html) = written.first() {
         let size = std::fs::metadata(html).map(|m| m.len()).unwrap_or(0);
-        println!(
+        kensa::outln!(
             "kensa: report: {} ({} KiB; all reports written in {})",
             html.display(),
             size / 1024,
@@ -1183,7 +1185,7 @@ async fn run(args: RunArgs) -> u8 {
         );
     }
     let others: Vec<String> = written.iter().skip(1).map(|p| p.display().to_string()).collect();
-    println!("kensa: machine-readable: {}", others.join(", "));
+    kensa::outln!("kensa: machine-readable: {}", others.join(", "));
     if not_started == names.len() {
         return EXIT_SETUP;
     }

@@ -91,3 +91,25 @@ fn ida_validates_verified_claims_files() {
     assert_setup_error(&["ida", "fixtures/ida/no-such-file.json"], "no-such-file.json");
     assert_setup_error(&["ida", "README.md"], "not JSON");
 }
+
+/// `kensa checks | head -1`: the reader goes away early; kensa must stop
+/// writing quietly, not panic on the closed pipe.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    for args in [&["checks"][..], &["faults"][..], &["checks", "--json"][..], &["targets"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kensa"))
+            .args(args)
+            .current_dir(root())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before kensa has read its feature files, so every write
+        // meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}

@@ -270,7 +270,10 @@ pub async fn ensure_setup(
         return Ok(cache);
     }
     let started = Instant::now();
-    println!("kensa: setting up target {name} into {} (first run, or its setup inputs changed) ...", cache.display());
+    crate::outln!(
+        "kensa: setting up target {name} into {} (first run, or its setup inputs changed) ...",
+        cache.display()
+    );
     let ph = Placeholders {
         dir: dir.display().to_string(),
         cache: cache.display().to_string(),
@@ -305,7 +308,7 @@ pub async fn ensure_setup(
         return Err(fail(format!("{} exited with {status}", args.join(" "))));
     }
     std::fs::write(&stamp_file, stamp).map_err(|e| TargetError::Fixture { path: stamp_file, reason: e.to_string() })?;
-    println!("kensa: target {name} set up in {}", crate::report::human(started.elapsed()));
+    crate::outln!("kensa: target {name} set up in {}", crate::report::human(started.elapsed()));
     Ok(cache)
 }
 
