@@ -400,6 +400,46 @@ pub struct Granted {
     pub issuer: String,
 }
 
+/// Checks an inline session policy (the `Policy` parameter) as STS does
+/// before it looks at the assertion: 1 to 2,048 characters (API reference,
+/// AssumeRoleWithSAML: "The plaintext that you use for both inline and
+/// managed session policies can't exceed 2,048 characters"), then a JSON
+/// policy document whose Statement is one statement or a non-empty list of
+/// them, each with Effect Allow or Deny; anything else is
+/// `MalformedPolicyDocument`. The mock checks the document's form only: it
+/// does not narrow what the storage then allows.
+///
+/// # Errors
+/// `ValidationError` for the length, `MalformedPolicyDocument` for the form.
+pub fn session_policy(policy: &str) -> Result<(), StsError> {
+    let chars = policy.chars().count();
+    if !(1..=2048).contains(&chars) {
+        return Err(StsError {
+            status: 400,
+            code: "ValidationError",
+            message: format!(
+                "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have \
+                 length between 1 and 2048 (it has {chars})"
+            ),
+        });
+    }
+    let malformed = |message: String| StsError { status: 400, code: "MalformedPolicyDocument", message };
+    let doc: serde_json::Value =
+        serde_json::from_str(policy).map_err(|e| malformed(format!("Syntax errors in policy: {e}")))?;
+    let statements = match doc.get("Statement") {
+        Some(serde_json::Value::Array(list)) if !list.is_empty() => list.iter().collect::<Vec<_>>(),
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        _ => return Err(malformed("The policy has no Statement, or an empty one".into())),
+    };
+    for st in statements {
+        match st.get("Effect").and_then(serde_json::Value::as_str) {
+            Some("Allow" | "Deny") => {}
+            _ => return Err(malformed("Every Statement needs Effect Allow or Deny".into())),
+        }
+    }
+    Ok(())
+}
+
 /// Applies every rule, as `AssumeRoleWithSAML` does.
 ///
 /// # Errors
@@ -445,5 +485,22 @@ mod tests {
         assert!(is_regional_signin("https://ap-northeast-1.signin.aws.amazon.com/saml"));
         assert!(!is_regional_signin("https://evil.example/.signin.aws.amazon.com/saml"));
         assert_eq!(Rule::named("role-session-name"), Some(Rule::RoleSessionName));
+    }
+
+    #[test]
+    fn session_policies_are_checked_for_length_and_form() {
+        let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        assert_eq!(session_policy(ok), Ok(()));
+        let one = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"s3:*","Resource":"*"}}"#;
+        assert_eq!(session_policy(one), Ok(()));
+        assert_eq!(session_policy("").unwrap_err().code, "ValidationError");
+        let long = format!(r#"{{"Statement":{{"Effect":"Allow","Sid":"{}"}}}}"#, "a".repeat(2048));
+        assert_eq!(session_policy(&long).unwrap_err().code, "ValidationError");
+        for bad in
+            ["not json", r#"{"Version":"2012-10-17"}"#, r#"{"Statement":[]}"#, r#"{"Statement":[{"Effect":"Maybe"}]}"#]
+        {
+            let e = session_policy(bad).unwrap_err();
+            assert_eq!(e.code, "MalformedPolicyDocument", "{bad}: {e}");
+        }
     }
 }

@@ -216,6 +216,9 @@ fn assume(sts: &Sts, params: &HashMap<String, String>) -> Response {
                 message: format!("DurationSeconds {d:?} is not an integer"),
             })?),
         };
+        if let Some(policy) = params.get("Policy") {
+            rules::session_policy(policy)?;
+        }
         Ok((Request { role_arn, principal_arn, duration_seconds }, saml))
     };
     let (req, saml) = match req() {
