@@ -238,6 +238,8 @@ pub struct LinkageScenario {
     pub storage: Option<kensa_mocks::storage::RunningStorage>,
     /// The last SAMLResponse (base64) the IdP posted.
     pub response: Option<String>,
+    /// The ID of the AuthnRequest sent for an SP-initiated sign-in.
+    pub authn_request: Option<String>,
     /// The last credentials STS granted.
     pub credentials: Option<crate::aws::Credentials>,
     /// The last refusal from STS or storage.

@@ -1,5 +1,5 @@
-//! SAML and file-linkage steps: sign in at the IdP for AWS (IdP-initiated
-//! SSO), judge the SAMLResponse by the rules AWS STS applies, assume the
+//! SAML and file-linkage steps: sign in at the IdP for AWS (IdP- or
+//! SP-initiated SSO), judge the SAMLResponse by the rules AWS STS applies, assume the
 //! role at the STS mock, and move linkage files through the storage mock
 //! with the temporary credentials.
 
@@ -10,6 +10,7 @@ use kensa::http::Request;
 use kensa::login::{self, Credentials, Outcome, Tamper};
 use kensa::secret::Secret;
 use kensa::world::{AwsEndpoints, KensaWorld, LinkageScenario, StepResult};
+use kensa_mocks::saml::authn::AuthnRequest;
 use kensa_mocks::saml::metadata;
 use kensa_mocks::sts::rules::{self, Linkage, Provider, Rule};
 use sha2::{Digest, Sha256};
@@ -94,15 +95,13 @@ async fn aws_side(w: &mut KensaWorld) -> StepResult {
     Ok(())
 }
 
-/// Signs in at the IdP for AWS in a fresh browser and keeps the posted
-/// SAMLResponse.
-async fn sign_in_for_aws(w: &mut KensaWorld) -> anyhow::Result<()> {
-    let side = saml_side(w)?;
+/// Signs in at the IdP for AWS in a fresh browser, starting at `start`,
+/// and keeps the posted SAMLResponse.
+async fn sign_in_for_aws(w: &mut KensaWorld, start: Url) -> anyhow::Result<()> {
     let user = w.user()?;
     let creds = Credentials { username: user.username.clone(), password: Secret::new(&user.password) };
     w.http = w.http.fresh_session()?;
-    let start = Request::get(Url::parse(&side.sso_url)?);
-    let outcome = login::drive(&w.http, start, &creds, &w.ctx.target.login, Tamper::None, &|_| false)
+    let outcome = login::drive(&w.http, Request::get(start), &creds, &w.ctx.target.login, Tamper::None, &|_| false)
         .await
         .context("the SAML sign-in failed")?;
     let Outcome::Page { response, .. } = outcome else {
@@ -127,7 +126,64 @@ async fn sign_in_for_aws(w: &mut KensaWorld) -> anyhow::Result<()> {
 
 #[when("the user signs in at the IdP for AWS")]
 async fn signs_in(w: &mut KensaWorld) -> StepResult {
-    sign_in_for_aws(w).await?;
+    let start = Url::parse(&saml_side(w)?.sso_url)?;
+    sign_in_for_aws(w, start).await?;
+    Ok(())
+}
+
+#[when("the user signs in at the IdP through an AuthnRequest from AWS")]
+async fn signs_in_sp_initiated(w: &mut KensaWorld) -> StepResult {
+    let Some((_, md)) = scenario(w).metadata.clone() else { fail!("no IdP metadata was fetched") };
+    let Some((_, sso)) = md.sso.iter().find(|(binding, _)| binding == metadata::REDIRECT_BINDING) else {
+        fail!(
+            "the metadata of {} has no SingleSignOnService on the HTTP-Redirect binding, which SAML profiles 4.1.2 \
+             names for AuthnRequests (its endpoints: {:?})",
+            md.entity_id,
+            md.sso
+        );
+    };
+    let request = AuthnRequest {
+        id: format!("_kensa{:032x}", rand::random::<u128>()),
+        issuer: rules::AWS_ENTITY.to_owned(),
+        destination: Some(sso.clone()),
+        acs_url: Some(rules::SIGNIN.to_owned()),
+        issue_instant: kensa_mocks::time::now_secs(),
+    };
+    let mut start = Url::parse(sso).with_context(|| format!("the metadata's SSO endpoint {sso:?} is not a URL"))?;
+    start.query_pairs_mut().append_pair("SAMLRequest", &request.to_redirect_param());
+    scenario(w).authn_request = Some(request.id);
+    sign_in_for_aws(w, start).await?;
+    Ok(())
+}
+
+#[then("the SAML response answers that AuthnRequest")]
+async fn answers_request(w: &mut KensaWorld) -> StepResult {
+    let s = scenario(w);
+    let id = s.authn_request.clone().ok_or_else(|| anyhow!("no AuthnRequest was sent"))?;
+    let b64 = s.response.clone().ok_or_else(|| anyhow!("no SAMLResponse was posted"))?;
+    let a = rules::inspect(&b64).map_err(|e| anyhow!("the SAMLResponse is refused: {e}"))?;
+    let mut problems = Vec::new();
+    if a.in_response_to.as_deref() != Some(id.as_str()) {
+        problems.push(format!(
+            "the Response's InResponseTo is {:?}, not the AuthnRequest's ID {id:?} (SAML core 3.2.2)",
+            a.in_response_to
+        ));
+    }
+    if a.bearer.is_empty() {
+        problems.push("the assertion has no bearer SubjectConfirmation".to_owned());
+    }
+    for c in &a.bearer {
+        if c.in_response_to.as_deref() != Some(id.as_str()) {
+            problems.push(format!(
+                "a bearer SubjectConfirmationData's InResponseTo is {:?}, not {id:?} (SAML profiles 4.1.4.2: it \
+                 MUST match the request's ID)",
+                c.in_response_to
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        fail!("{}", problems.join("; "));
+    }
     Ok(())
 }
 
@@ -188,7 +244,8 @@ async fn assumes(w: &mut KensaWorld) -> StepResult {
 
 #[when("the consuming system signs in and assumes the role")]
 async fn consumer_assumes(w: &mut KensaWorld) -> StepResult {
-    sign_in_for_aws(w).await?;
+    let start = Url::parse(&saml_side(w)?.sso_url)?;
+    sign_in_for_aws(w, start).await?;
     assume(w).await?;
     granted(w).await
 }

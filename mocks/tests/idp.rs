@@ -615,3 +615,50 @@ async fn shutdown_stops_serving() {
     env.idp.stopped().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+/// SP-initiated SSO: an AuthnRequest on the HTTP-Redirect binding reaches
+/// the login page; one from an unknown SP, for another ACS, sent to another
+/// endpoint or not DEFLATEd is refused with the reason.
+#[tokio::test]
+async fn authn_requests_are_checked_before_the_login_page() {
+    use kensa_mocks::idp::{IdpConfig, RunningIdp, SamlIdp, SamlKey};
+    use kensa_mocks::saml::authn::AuthnRequest;
+    use kensa_mocks::sts::rules::{AWS_ENTITY, Linkage, SIGNIN};
+
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let read = |name: &str| std::fs::read_to_string(fixtures.join(name)).unwrap();
+    let key = SamlKey::from_pem(&read("keys/saml-1.pem"), &read("keys/saml-1.crt")).unwrap();
+    let linkage = Linkage::load(&fixtures.join("file-linkage.toml")).unwrap();
+    let saml = SamlIdp::new(vec![key], &read("keys/rs256-rogue.pem"), linkage).unwrap();
+    let mut config = IdpConfig::new(common::realm(), common::keys());
+    config.saml = Some(saml);
+    let idp = RunningIdp::start(config).await.unwrap();
+    let issuer = idp.issuer().to_owned();
+    let sso = format!("{issuer}/saml/sso");
+    let request = |f: &dyn Fn(&mut AuthnRequest)| {
+        let mut r = AuthnRequest {
+            id: "_req1".into(),
+            issuer: AWS_ENTITY.into(),
+            destination: Some(sso.clone()),
+            acs_url: Some(SIGNIN.into()),
+            issue_instant: kensa_mocks::time::now_secs(),
+        };
+        f(&mut r);
+        let mut url = url::Url::parse(&sso).unwrap();
+        url.query_pairs_mut().append_pair("SAMLRequest", &r.to_redirect_param());
+        url.as_str()[issuer.len()..].to_owned()
+    };
+    let ok = common::send(&issuer, "GET", &request(&|_| {}), &[], None).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body.contains("name=\"password\""), "not the login page: {}", ok.body);
+    for (target, reason) in [
+        (request(&|r| r.issuer = "urn:someone:else".into()), "unknown service provider"),
+        (request(&|r| r.acs_url = Some("https://evil.example/acs".into())), "AssertionConsumerServiceURL"),
+        (request(&|r| r.destination = Some("https://other-idp.example/sso".into())), "Destination"),
+        ("/saml/sso?SAMLRequest=PHNhbWxwOkF1dGhuUmVxdWVzdC8%2B".to_owned(), "DEFLATE"),
+    ] {
+        let resp = common::send(&issuer, "GET", &target, &[], None).await;
+        assert_eq!(resp.status, 400, "{target}: {}", resp.body);
+        assert!(resp.body.contains(reason), "{target}: {reason:?} not in {}", resp.body);
+    }
+}

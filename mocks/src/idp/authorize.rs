@@ -324,6 +324,7 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         code_challenge: code_challenge.map(str::to_owned),
         claims,
         saml_relay_state: None,
+        saml_request_id: None,
     };
 
     // OpenID Connect Core 3.1.2.1: max_age is the allowable time in seconds
@@ -504,7 +505,7 @@ fn sign_in(app: &App, mut store: MutexGuard<'_, Store>, request_id: &str, sub: &
     let session = store.add_session(sub, auth_time);
     drop(store);
     let mut response = match &pending.request.saml_relay_state {
-        Some(relay) => super::saml::post_form(app, sub, Some(relay)),
+        Some(relay) => super::saml::post_form(app, sub, Some(relay), pending.request.saml_request_id.as_deref()),
         None => code_redirect(app, pending.request, sub, auth_time),
     };
     if let Ok(value) = HeaderValue::from_str(&set_cookie(SESSION_COOKIE, &session)) {

@@ -301,6 +301,8 @@ faults! {
         "The SAML metadata publishes no signing key (no KeyDescriptor).";
     SamlRotationMetadataStale => "saml-rotation-metadata-stale",
         "After a signing-key rotation the metadata still publishes the old certificate.";
+    SamlInResponseToMissing => "saml-in-response-to-missing",
+        "SP-initiated sign-ins get an unsolicited Response: no InResponseTo naming the AuthnRequest.";
 }
 
 impl fmt::Display for Fault {
@@ -354,7 +356,7 @@ mod tests {
     fn names_are_unique_kebab_case() {
         let names: HashSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
-        assert_eq!(Fault::ALL.len(), 131);
+        assert_eq!(Fault::ALL.len(), 132);
         for name in names {
             assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
         }
@@ -365,6 +367,6 @@ mod tests {
         let err = "no-such-fault".parse::<Fault>().unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("unknown fault \"no-such-fault\"; known faults: discovery-issuer-mismatch, "));
-        assert!(text.ends_with("saml-rotation-metadata-stale"));
+        assert!(text.ends_with("saml-in-response-to-missing"));
     }
 }

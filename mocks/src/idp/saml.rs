@@ -1,5 +1,6 @@
-//! The reference IdP's SAML 2.0 side: metadata, IdP-initiated Web SSO to
-//! AWS (HTTP-POST binding, saml-bindings-2.0-os 3.5), signed Response and
+//! The reference IdP's SAML 2.0 side: metadata, IdP- and SP-initiated Web
+//! SSO to AWS (AuthnRequests on HTTP-Redirect, Responses on HTTP-POST,
+//! saml-bindings-2.0-os 3.4 and 3.5), signed Response and
 //! Assertion (RSA-SHA256, exclusive c14n), and signing-key rotation on
 //! demand. Each fault of the `saml-` family breaks one rule AWS STS applies.
 
@@ -19,6 +20,7 @@ use super::html::{error_page, escape};
 use super::store::AuthRequest;
 use super::util::{cookie, now, random_token};
 use super::{App, BROWSER_COOKIE, Fault, IdpError, SESSION_COOKIE};
+use crate::saml::authn::AuthnRequest;
 use crate::saml::metadata;
 use crate::saml::response::{Attribute, ResponseSpec};
 use crate::sts::rules::{AWS_ENTITY, Linkage, ROLE_ATTR, SESSION_DURATION_ATTR, SESSION_NAME_ATTR, SIGNIN};
@@ -137,9 +139,13 @@ pub(crate) async fn rotate(
     metadata(State(app)).await
 }
 
-/// `GET /saml/sso?sp=urn:amazon:webservices[&RelayState=..]`: IdP-initiated
-/// SSO. Signed in: the auto-posting form with the SAMLResponse. Otherwise
-/// the login page, which ends in that form.
+/// `GET /saml/sso`: Web SSO to AWS, the only service provider configured.
+/// IdP-initiated with `?sp=urn:amazon:webservices[&RelayState=..]`;
+/// SP-initiated with `?SAMLRequest=..[&RelayState=..]`, an AuthnRequest on
+/// the HTTP-Redirect binding (SAML bindings 3.4), whose ID the Response
+/// answers in InResponseTo (SAML profiles 4.1.4.2). Signed in: the
+/// auto-posting form with the SAMLResponse. Otherwise the login page, which
+/// ends in that form.
 pub(crate) async fn sso(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -148,20 +154,28 @@ pub(crate) async fn sso(
     if let Err(r) = saml(&app) {
         return *r;
     }
-    let sp = query.get("sp").map(String::as_str).unwrap_or(AWS_ENTITY);
+    let (sp, request_id) = match query.get("SAMLRequest") {
+        Some(value) => match authn_request(&app, value) {
+            Ok(id) => (AWS_ENTITY, Some(id)),
+            Err(reason) => return error_page(StatusCode::BAD_REQUEST, &format!("SAMLRequest refused: {reason}")),
+        },
+        None => (query.get("sp").map(String::as_str).unwrap_or(AWS_ENTITY), None),
+    };
     if sp != AWS_ENTITY {
         return error_page(
             StatusCode::BAD_REQUEST,
             "Unknown service provider: only urn:amazon:webservices is configured.",
         );
     }
+    // The in-response-to fault answers as if the request were unsolicited.
+    let request_id = request_id.filter(|_| !app.has(Fault::SamlInResponseToMissing));
     let relay_state = query.get("RelayState").cloned();
     let session = cookie(&headers, SESSION_COOKIE).and_then(|id| {
         let store = app.store();
         store.session(&id).filter(|s| app.user_exists(&store, &s.sub)).cloned()
     });
     if let Some(s) = session {
-        return post_form(&app, &s.sub, relay_state.as_deref());
+        return post_form(&app, &s.sub, relay_state.as_deref(), request_id.as_deref());
     }
     let request = AuthRequest {
         client_id: sp.to_owned(),
@@ -173,22 +187,44 @@ pub(crate) async fn sso(
         code_challenge: None,
         claims: None,
         saml_relay_state: Some(relay_state.unwrap_or_default()),
+        saml_request_id: request_id,
     };
     let existing_browser = cookie(&headers, BROWSER_COOKIE);
     let browser = existing_browser.clone().unwrap_or_else(random_token);
-    let (request_id, csrf_token) = app.store().add_pending(request, browser.clone());
-    let page = super::html::login_page(sp, &request_id, &csrf_token, None);
+    let (pending_id, csrf_token) = app.store().add_pending(request, browser.clone());
+    let page = super::html::login_page(sp, &pending_id, &csrf_token, None);
     login_response(page, existing_browser.is_none().then_some(browser.as_str()))
 }
 
+/// Reads an AuthnRequest and checks it comes from the configured service
+/// provider and asks for the Response at its registered endpoint; answers
+/// its ID.
+fn authn_request(app: &App, value: &str) -> Result<String, String> {
+    let req = AuthnRequest::from_redirect_param(value).map_err(|e| e.0)?;
+    if req.issuer != AWS_ENTITY {
+        return Err(format!("unknown service provider {:?}: only {AWS_ENTITY} is configured", req.issuer));
+    }
+    // SAML core 3.4.1: an AssertionConsumerServiceURL must be one the IdP
+    // knows for that SP; SAML bindings 3.4.5.2: a Destination must be here.
+    if let Some(acs) = req.acs_url.as_deref().filter(|a| *a != SIGNIN) {
+        return Err(format!("AssertionConsumerServiceURL {acs:?} is not the service provider's ({SIGNIN})"));
+    }
+    let here = format!("{}/saml/sso", app.issuer);
+    if let Some(dest) = req.destination.as_deref().filter(|d| *d != here) {
+        return Err(format!("Destination {dest:?} is not this endpoint ({here})"));
+    }
+    Ok(req.id)
+}
+
 /// The auto-posting form that carries the signed SAMLResponse for `sub`
-/// to AWS's sign-in endpoint.
-pub(crate) fn post_form(app: &App, sub: &str, relay_state: Option<&str>) -> Response {
+/// to AWS's sign-in endpoint, answering the AuthnRequest `in_response_to`
+/// when SP-initiated.
+pub(crate) fn post_form(app: &App, sub: &str, relay_state: Option<&str>, in_response_to: Option<&str>) -> Response {
     let cfg = match saml(app) {
         Ok(c) => c,
         Err(r) => return *r,
     };
-    let xml = match build_response(app, cfg, sub) {
+    let xml = match build_response(app, cfg, sub, in_response_to) {
         Ok(x) => x,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &format!("SAML response: {e}")),
     };
@@ -210,7 +246,7 @@ pub(crate) fn post_form(app: &App, sub: &str, relay_state: Option<&str>) -> Resp
     r
 }
 
-fn build_response(app: &App, cfg: &SamlIdp, sub: &str) -> Result<String, String> {
+fn build_response(app: &App, cfg: &SamlIdp, sub: &str, in_response_to: Option<&str>) -> Result<String, String> {
     let user = app.realm().user_by_sub(sub).ok_or("SAML SSO is only for realm users")?;
     let at = now() as i64;
     let entity = entity_id(app);
@@ -221,7 +257,7 @@ fn build_response(app: &App, cfg: &SamlIdp, sub: &str) -> Result<String, String>
         issue_instant: at,
         destination: Some(SIGNIN.to_owned()),
         issuer: entity.clone(),
-        in_response_to: None,
+        in_response_to: in_response_to.map(str::to_owned),
         name_id: (sub.to_owned(), "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".to_owned()),
         recipient: SIGNIN.to_owned(),
         subject_not_on_or_after: at + ASSERTION_TTL,

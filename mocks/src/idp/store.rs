@@ -42,6 +42,9 @@ pub(crate) struct AuthRequest {
     /// For IdP-initiated SAML SSO: the RelayState to post back (empty for
     /// none). Such a request ends in the SAML form, not a code.
     pub saml_relay_state: Option<String>,
+    /// For SP-initiated SAML SSO: the AuthnRequest's ID, which the
+    /// Response answers in InResponseTo.
+    pub saml_request_id: Option<String>,
 }
 
 /// An authorization request waiting for the user to sign in.

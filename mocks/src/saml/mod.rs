@@ -3,6 +3,7 @@
 //! The reference IdP builds and signs with it; the STS mock and kensa's
 //! checks read and verify with it.
 
+pub mod authn;
 pub mod c14n;
 pub mod dsig;
 pub mod metadata;

@@ -180,6 +180,8 @@ pub struct Confirmation {
     pub not_on_or_after: Option<i64>,
     /// NotBefore, seconds.
     pub not_before: Option<i64>,
+    /// InResponseTo: the AuthnRequest answered, if any.
+    pub in_response_to: Option<String>,
 }
 
 /// What a verified Response says.
@@ -189,6 +191,8 @@ pub struct Assertion {
     pub response_issuer: Option<String>,
     /// The Response's Destination, if any.
     pub destination: Option<String>,
+    /// The Response's InResponseTo: the AuthnRequest answered, if any.
+    pub in_response_to: Option<String>,
     /// The Assertion's Issuer.
     pub issuer: String,
     /// The NameID, if any.
@@ -334,6 +338,7 @@ fn read_with(text: &str, keys: Option<&[RsaPublicKey]>) -> Result<Assertion, Sam
             recipient: data.and_then(|d| d.attr("Recipient")).map(str::to_owned),
             not_on_or_after: data.map(|d| instant(d, "NotOnOrAfter")).transpose()?.flatten(),
             not_before: data.map(|d| instant(d, "NotBefore")).transpose()?.flatten(),
+            in_response_to: data.and_then(|d| d.attr("InResponseTo")).map(str::to_owned),
         });
     }
     let conditions = assertion.child(SAML_NS, "Conditions");
@@ -353,6 +358,7 @@ fn read_with(text: &str, keys: Option<&[RsaPublicKey]>) -> Result<Assertion, Sam
     Ok(Assertion {
         response_issuer,
         destination: root.attr("Destination").map(str::to_owned),
+        in_response_to: root.attr("InResponseTo").map(str::to_owned),
         issuer,
         name_id,
         bearer,
