@@ -318,7 +318,12 @@ async fn refused_at_once(w: &mut KensaWorld, path: String) -> StepResult {
 async fn refused_at_expiry(w: &mut KensaWorld, path: String) -> StepResult {
     let token = latest_access_token(w)?;
     let now = call(w, &path, &token).await?;
-    if now.status == 401 && access_token_left(w)? <= 0 {
+    if now.status == 401 {
+        if access_token_left(w)? > 0 {
+            refusal_proves_revocation(w, &now)?;
+            w.notes.push("the access token was refused at once after the logout".into());
+            return Ok(());
+        }
         // What this step asks, a refusal once expired, holds; how long the
         // token outlived the logout cannot be told any more.
         if now.challenge_param("error").as_deref() != Some("invalid_token") {
@@ -329,11 +334,6 @@ async fn refused_at_expiry(w: &mut KensaWorld, path: String) -> StepResult {
              how long it would have outlived the logout was not measured"
                 .into(),
         );
-        return Ok(());
-    }
-    if now.status == 401 {
-        refusal_proves_revocation(w, &now)?;
-        w.notes.push("the access token was refused at once after the logout".into());
         return Ok(());
     }
     if now.status != 200 {

@@ -1,7 +1,7 @@
 //! SAML and file-linkage steps: sign in at the IdP for AWS (IdP- or
-//! SP-initiated SSO), judge the SAMLResponse by the rules AWS STS applies, assume the
-//! role at the STS mock, and move linkage files through the storage mock
-//! with the temporary credentials.
+//! SP-initiated SSO), judge the SAMLResponse by the rules AWS STS applies,
+//! assume the role at the STS mock, and move linkage files through the
+//! storage mock with the temporary credentials.
 
 use anyhow::{Context, anyhow};
 use cucumber::{given, then, when};
@@ -124,10 +124,15 @@ async fn sign_in_for_aws(w: &mut KensaWorld, start: Url) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// IdP-initiated sign-in at the target's SSO URL for AWS.
+async fn sign_in_idp_initiated(w: &mut KensaWorld) -> anyhow::Result<()> {
+    let start = Url::parse(&saml_side(w)?.sso_url)?;
+    sign_in_for_aws(w, start).await
+}
+
 #[when("the user signs in at the IdP for AWS")]
 async fn signs_in(w: &mut KensaWorld) -> StepResult {
-    let start = Url::parse(&saml_side(w)?.sso_url)?;
-    sign_in_for_aws(w, start).await?;
+    sign_in_idp_initiated(w).await?;
     Ok(())
 }
 
@@ -244,8 +249,7 @@ async fn assumes(w: &mut KensaWorld) -> StepResult {
 
 #[when("the consuming system signs in and assumes the role")]
 async fn consumer_assumes(w: &mut KensaWorld) -> StepResult {
-    let start = Url::parse(&saml_side(w)?.sso_url)?;
-    sign_in_for_aws(w, start).await?;
+    sign_in_idp_initiated(w).await?;
     assume(w).await?;
     granted(w).await
 }
