@@ -56,15 +56,48 @@ pub struct Scrubber {
     inner: Arc<RwLock<ScrubState>>,
 }
 
-/// The registered values and the matcher built from them, rebuilt only
-/// after a new value is registered (scrubbing runs on every recorded
-/// exchange; building the matcher per call made a run quadratic in the
-/// number of tokens it had seen).
+/// The registered values in two tiers, each with its matcher: a large
+/// settled tier rebuilt rarely and a small recent tier rebuilt after each
+/// new value. Scrubbing runs after every scenario and on every message; one
+/// matcher over all values, rebuilt after every new token, made a run
+/// quadratic in the number of tokens it had seen.
 #[derive(Default)]
 struct ScrubState {
     values: BTreeSet<String>,
+    settled: Tier,
+    recent: Tier,
+}
+
+/// Values of one tier and the matcher built from them (none until first
+/// needed after a change).
+#[derive(Default)]
+struct Tier {
+    values: Vec<String>,
     matcher: Option<Arc<aho_corasick::AhoCorasick>>,
 }
+
+impl Tier {
+    fn matcher(&mut self) -> Option<Arc<aho_corasick::AhoCorasick>> {
+        if self.values.is_empty() {
+            return None;
+        }
+        if self.matcher.is_none() {
+            // Standard semantics for overlapping search: every occurrence of
+            // every value is found, even where two occurrences overlap. A
+            // contiguous NFA builds in a fraction of a DFA's time.
+            let built = aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(&self.values)
+                .ok()?;
+            self.matcher = Some(Arc::new(built));
+        }
+        self.matcher.clone()
+    }
+}
+
+/// The recent tier joins the settled one when it holds this many values.
+const RECENT_TIER_MAX: usize = 256;
 
 impl fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,21 +119,21 @@ impl Scrubber {
         if value.len() < MIN_SCRUB_LEN {
             return;
         }
+        let json = serde_json::to_string(value).unwrap_or_default();
+        let json = json.trim_matches('"');
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
         if let Ok(mut state) = self.inner.write() {
-            let before = state.values.len();
-            let set = &mut state.values;
-            set.insert(value.to_owned());
-            let json = serde_json::to_string(value).unwrap_or_default();
-            let json = json.trim_matches('"');
-            if json != value {
-                set.insert(json.to_owned());
+            for form in [value, json, encoded.as_str()] {
+                if !form.is_empty() && state.values.insert(form.to_owned()) {
+                    state.recent.values.push(form.to_owned());
+                    state.recent.matcher = None;
+                }
             }
-            let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-            if encoded != value {
-                set.insert(encoded);
-            }
-            if state.values.len() != before {
-                state.matcher = None;
+            if state.recent.values.len() >= RECENT_TIER_MAX {
+                let moved = std::mem::take(&mut state.recent.values);
+                state.recent.matcher = None;
+                state.settled.values.extend(moved);
+                state.settled.matcher = None;
             }
         }
     }
@@ -110,24 +143,47 @@ impl Scrubber {
         self.register(secret.expose());
     }
 
-    /// Returns `text` with every registered value replaced by `[redacted]`,
-    /// in one pass over the text whatever the number of values (a
-    /// multi-target run registers thousands of tokens).
+    /// Returns `text` with every occurrence of every registered value
+    /// replaced by `[redacted]`; where occurrences overlap or touch, their
+    /// whole span is one `[redacted]`, so that no part of a secret shows.
     #[must_use]
     pub fn scrub(&self, text: &str) -> String {
-        let Some(matcher) = self.matcher() else {
+        let Some(matchers) = self.matchers() else {
             return self.scrub_slowly(text);
         };
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for m in &matchers {
+            if let Ok(found) = m.try_find_overlapping_iter(text) {
+                spans.extend(found.map(|f| (f.start(), f.end())));
+            } else {
+                return self.scrub_slowly(text);
+            }
+        }
+        if spans.is_empty() {
+            return text.to_owned();
+        }
+        spans.sort_unstable();
         let mut out = String::with_capacity(text.len());
-        matcher.replace_all_with(text, &mut out, |_, _, dst| {
-            dst.push_str(REDACTED);
-            true
-        });
+        let mut at = 0;
+        let mut iter = spans.into_iter().peekable();
+        while let Some((start, mut end)) = iter.next() {
+            while let Some(&(s, e)) = iter.peek() {
+                if s > end {
+                    break;
+                }
+                end = end.max(e);
+                iter.next();
+            }
+            out.push_str(&text[at..start]);
+            out.push_str(REDACTED);
+            at = end;
+        }
+        out.push_str(&text[at..]);
         out
     }
 
-    /// Replacement one value at a time, longest first: only when the
-    /// matcher cannot be built.
+    /// Replacement one value at a time, longest first: only when a matcher
+    /// cannot be built.
     fn scrub_slowly(&self, text: &str) -> String {
         let Ok(state) = self.inner.read() else { return text.to_owned() };
         let mut values: Vec<&String> = state.values.iter().collect();
@@ -139,27 +195,18 @@ impl Scrubber {
         out
     }
 
-    /// The matcher for the current values (`None` when there are none),
+    /// The matchers of both tiers (`None` when one cannot be built), each
     /// built on first use after a change.
-    fn matcher(&self) -> Option<Arc<aho_corasick::AhoCorasick>> {
-        if let Ok(state) = self.inner.read() {
-            if state.values.is_empty() {
-                return None;
-            }
-            if let Some(m) = &state.matcher {
-                return Some(Arc::clone(m));
+    fn matchers(&self) -> Option<Vec<Arc<aho_corasick::AhoCorasick>>> {
+        let mut guard = self.inner.write().ok()?;
+        let state = &mut *guard;
+        let mut out = Vec::with_capacity(2);
+        for tier in [&mut state.settled, &mut state.recent] {
+            if !tier.values.is_empty() {
+                out.push(tier.matcher()?);
             }
         }
-        let mut state = self.inner.write().ok()?;
-        if state.matcher.is_none() && !state.values.is_empty() {
-            // Leftmost-longest: a value containing another is replaced whole.
-            let built = aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-                .build(state.values.iter())
-                .ok()?;
-            state.matcher = Some(Arc::new(built));
-        }
-        state.matcher.clone()
+        Some(out)
     }
 }
 
@@ -318,6 +365,34 @@ mod tests {
         let clone = sc.clone();
         clone.register("third-secret");
         assert_eq!(sc.scrub("third-secret"), "[redacted]");
+    }
+
+    #[test]
+    fn overlapping_and_nested_values_are_redacted_whole() {
+        let sc = Scrubber::new();
+        sc.register("abcdef-1");
+        sc.register("ef-1234567");
+        sc.register("outer-abcdef-1-outer");
+        // Overlapping occurrences become one span: nothing of either shows.
+        assert_eq!(sc.scrub("x abcdef-1234567 y"), "x [redacted] y");
+        // A value inside another is covered by the longer one.
+        assert_eq!(sc.scrub("outer-abcdef-1-outer"), "[redacted]");
+    }
+
+    #[test]
+    fn values_across_both_tiers_are_redacted() {
+        let sc = Scrubber::new();
+        let many: Vec<String> = (0..(2 * RECENT_TIER_MAX + 7)).map(|i| format!("token-{i:06}-value")).collect();
+        for (i, v) in many.iter().enumerate() {
+            sc.register(v);
+            if i % 50 == 0 {
+                let _ = sc.scrub("warm the matchers");
+            }
+        }
+        let text = many.join(" ");
+        let out = sc.scrub(&text);
+        assert!(!out.contains("token-"), "{}", &out[..200.min(out.len())]);
+        assert_eq!(out.matches(REDACTED).count(), many.len());
     }
 
     #[test]

@@ -377,7 +377,7 @@ pub struct HttpClient {
 
 impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClient").field("exchanges", &self.exchanges().len()).finish()
+        f.debug_struct("HttpClient").field("exchanges", &self.exchange_count()).finish()
     }
 }
 
@@ -501,35 +501,54 @@ impl HttpClient {
         &self.scrubber
     }
 
-    /// Every exchange so far, in order.
+    /// Every exchange so far, in order, scrubbed of every secret the run
+    /// knows by now.
     #[must_use]
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.exchanges.lock().map(|e| e.clone()).unwrap_or_default()
+        let raw = self.exchanges.lock().map(|e| e.clone()).unwrap_or_default();
+        raw.into_iter().map(|ex| self.scrubbed(ex)).collect()
+    }
+
+    /// The number of exchanges so far.
+    #[must_use]
+    pub fn exchange_count(&self) -> usize {
+        self.exchanges.lock().map(|e| e.len()).unwrap_or(0)
     }
 
     /// The last `n` exchanges as one line each, for failure messages.
     #[must_use]
     pub fn transcript_tail(&self, n: usize) -> String {
-        let all = self.exchanges();
+        let all = self.exchanges.lock().map(|e| e.clone()).unwrap_or_default();
         let start = all.len().saturating_sub(n);
-        all[start..].iter().map(|e| format!("    {}", e.summary())).collect::<Vec<_>>().join("\n")
+        all[start..]
+            .iter()
+            .map(|e| format!("    {}", self.scrubbed(e.clone()).summary()))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
-    /// Appends an exchange made by another client (scrubbed again).
+    /// Appends an exchange made by another client.
     pub fn push_exchange(&self, ex: Exchange) {
         self.record(ex);
     }
 
+    /// Keeps an exchange as it was (headers already redacted); its URL and
+    /// bodies are scrubbed when read, against every secret registered by
+    /// then. Scrubbing at each record rebuilt the run's matcher after every
+    /// new token, which cost more CPU than the rest of the run.
     fn record(&self, ex: Exchange) {
-        let ex = Exchange {
+        if let Ok(mut all) = self.exchanges.lock() {
+            all.push(ex);
+        }
+    }
+
+    fn scrubbed(&self, ex: Exchange) -> Exchange {
+        Exchange {
             url: self.scrubber.scrub(&ex.url),
             request_body: ex.request_body.map(|b| self.scrubber.scrub(&b)),
             response_body: self.scrubber.scrub(&ex.response_body),
             error: ex.error.map(|e| self.scrubber.scrub(&e)),
             ..ex
-        };
-        if let Ok(mut all) = self.exchanges.lock() {
-            all.push(ex);
         }
     }
 
