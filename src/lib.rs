@@ -16,6 +16,7 @@
 //! - [`checks`]: the check catalogue read from the feature files;
 //! - [`certification`]: which checks stand for which module of the OpenID
 //!   Basic OP certification plan;
+//! - [`run`]: a run of the checks, phase by phase, and the fault matrix;
 //! - [`report`]: the console summary and the JUnit / Cucumber JSON reports;
 //! - [`secret`]: secrets that never print, and the run-wide scrubber that keeps
 //!   them out of every output.
@@ -39,6 +40,7 @@ pub mod load;
 pub mod login;
 pub mod oidc;
 pub mod report;
+pub mod run;
 pub mod secret;
 pub mod snapshot;
 pub mod targets;

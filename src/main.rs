@@ -5,30 +5,17 @@
 #[path = "../steps/mod.rs"]
 mod steps;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use cucumber::gherkin::tagexpr::TagOperation;
-use cucumber::{World as _, WriterExt as _, writer};
-use kensa::checks::{Catalogue, Check};
-use kensa::report::{self, Collector, Counts, ExchangeStore, SharedBuf, Summary, TargetSummary};
+use kensa::checks::Catalogue;
+use kensa::run::{self, EXIT_FAIL, EXIT_PASS, EXIT_SETUP, setup_error};
 use kensa::secret::Scrubber;
-use kensa::snapshot::{self, Snapshots};
 use kensa::targets::{self, StartOptions};
-use kensa::world::{self, KensaWorld, RunContext};
-use kensa_mocks::external::{Contract, ExternalApi, ExternalUser, Router};
 use kensa_mocks::idp::Fault;
-
-/// Exit code: every selected check passed.
-const EXIT_PASS: u8 = 0;
-/// Exit code: a check failed or did not run.
-const EXIT_FAIL: u8 = 1;
-/// Exit code: usage or setup error; nothing was judged.
-const EXIT_SETUP: u8 = 2;
 
 /// kensa (検査): conformance and interop checks for identity providers.
 #[derive(Parser)]
@@ -194,9 +181,15 @@ struct RunArgs {
     /// With --profile: this issuer instead of the profile's.
     #[arg(long, requires = "profile")]
     issuer: Option<String>,
-    /// Start the reference IdP with this fault (see `kensa faults`).
+    /// Start the reference IdP with this fault (see `kensa faults`); `all`,
+    /// or a comma-separated list, runs the fault matrix: the reference IdP
+    /// without a fault and once per fault, each instance judged against the
+    /// checks its `@fault:` tags name.
     #[arg(long)]
     fault: Option<String>,
+    /// With the fault matrix: reference IdP instances run at once.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
+    instances: u16,
     /// Tag expression selecting checks, e.g. "@MUST and @area:token".
     #[arg(long)]
     tags: Option<String>,
@@ -256,19 +249,8 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-fn setup_error(msg: impl std::fmt::Display) -> u8 {
-    eprintln!("kensa: error: {msg}");
-    EXIT_SETUP
-}
-
 fn load_catalogue(features: &Path) -> Result<Catalogue, u8> {
-    if !features.is_dir() {
-        return Err(setup_error(format!(
-            "features directory {} not found: run kensa from the project root or pass --features DIR",
-            features.display()
-        )));
-    }
-    Catalogue::load(features).map_err(setup_error)
+    run::load_catalogue(features).map_err(setup_error)
 }
 
 fn list_checks(args: &ChecksArgs) -> u8 {
@@ -423,9 +405,9 @@ async fn load(args: &LoadArgs) -> u8 {
         ));
     }
     let scrubber = Scrubber::new();
-    let (router, _directory) = match external_apis(&args.fixtures).await {
+    let (router, _directory) = match run::external::start(&args.fixtures).await {
         Ok(started) => started,
-        Err(code) => return code,
+        Err(e) => return setup_error(e),
     };
     let opts = StartOptions {
         fixtures: args.fixtures.clone(),
@@ -545,13 +527,13 @@ fn serve_blocking(args: &ServeArgs) -> u8 {
         Err(code) => return code,
     };
     rt.block_on(async {
-        let interrupt = match Interrupt::install() {
+        let interrupt = match run::Interrupt::install() {
             Ok(i) => i,
             Err(e) => return setup_error(format!("cannot listen for Ctrl-C: {e}")),
         };
-        let (router, _directory) = match external_apis(&args.fixtures).await {
+        let (router, _directory) = match run::external::start(&args.fixtures).await {
             Ok(started) => started,
-            Err(code) => return code,
+            Err(e) => return setup_error(e),
         };
         let opts = StartOptions {
             fixtures: args.fixtures.clone(),
@@ -585,617 +567,23 @@ fn run_blocking(args: RunArgs) -> u8 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(run(args))
-}
-
-/// The run's external-API router, with a directory that knows the realm's
-/// users: targets that delegate every password check (LemonLDAP::NG with
-/// its REST backend) must find them there. Keep the directory alive for the
-/// whole run.
-async fn external_apis(fixtures: &Path) -> Result<(Arc<Router>, ExternalApi), u8> {
-    let router = match Router::start().await {
-        Ok(r) => Arc::new(r),
-        Err(e) => return Err(setup_error(format!("cannot start the external API router: {e}"))),
-    };
-    let directory = match targets::load_realm(fixtures) {
-        Ok(realm) => realm_directory(&realm, &router).await,
-        Err(e) => return Err(setup_error(e)),
-    };
-    Ok((router, directory))
-}
-
-/// An external password API (LemonLDAP::NG REST contract) that knows the
-/// realm's users, routed for their usernames.
-async fn realm_directory(realm: &kensa_mocks::realm::Realm, router: &Router) -> ExternalApi {
-    let directory = ExternalApi::start(Contract::LemonLdapRest).await;
-    for u in &realm.users {
-        let mut attributes = u.claims.clone();
-        attributes.insert("user_id".into(), serde_json::Value::String(u.sub.clone()));
-        // LemonLDAP::NG builds the address claim from flat attributes
-        // (formatted, street_address, ...): the directory carries them so.
-        if let Some(serde_json::Value::Object(address)) = u.claims.get("address") {
-            for (k, v) in address {
-                attributes.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
-        let user = ExternalUser { username: u.username.clone(), password: u.password.clone(), attributes };
-        directory.accept(&user, None).await;
-        router.route(&u.username, &directory.uri());
-    }
-    directory
-}
-
-/// Resolves `--target`: a name, a comma-separated list, or `all`.
-fn resolve_targets(spec: &str, fixtures: &Path) -> Result<Vec<String>, String> {
-    let known: Vec<String> = targets::catalogue(fixtures).into_iter().map(|e| e.name).collect();
-    if spec == "all" {
-        return Ok(known);
-    }
-    let mut names = Vec::new();
-    for n in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        if !known.iter().any(|k| k == n) {
-            return Err(format!("unknown target {n:?}; known targets: {}", known.join(", ")));
-        }
-        if !names.iter().any(|x| x == n) {
-            names.push(n.to_owned());
-        }
-    }
-    if names.is_empty() {
-        return Err("--target names no target".into());
-    }
-    Ok(names)
-}
-
-enum TargetRun {
-    Ran { summary: Box<TargetSummary>, junit: Vec<u8>, json: Vec<u8> },
-    NotStarted { reason: String, unavailable: bool },
-    Interrupted,
-}
-
-/// What every target of a run shares.
-struct Plan<'a> {
-    args: &'a RunArgs,
-    /// The remote deployment of `--profile`, if that is the target.
-    profile: Option<Arc<targets::profile::Profile>>,
-    api_rules: Option<Arc<kensa_mocks::api::Rules>>,
-    linkage: Option<Arc<kensa_mocks::sts::rules::Linkage>>,
-    aws: world::AwsEndpoints,
-    selected: usize,
-    /// The selected checks, for their `@needs:` tags.
-    checks: Vec<Check>,
-    filter: Option<TagOperation>,
-    router: Arc<Router>,
-    fault: Option<Fault>,
-    scrubber: &'a Scrubber,
-    interrupt: Interrupt,
-}
-
-async fn run_target(name: &str, plan: &Plan<'_>, expected: HashMap<String, String>) -> TargetRun {
-    let Plan { args, selected, fault, scrubber, .. } = *plan;
-    let filter = plan.filter.clone();
-    let interrupt = plan.interrupt.clone();
-    let started = Instant::now();
-    let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
-    kensa::outln!("kensa: starting target {name}{fault_note} ...");
-    let opts =
-        StartOptions { fixtures: args.fixtures.clone(), fault, external_auth_url: Some(plan.router.url()), port: None };
-    let start = async {
-        match &plan.profile {
-            Some(profile) => reach(profile, scrubber).await,
-            None => targets::start(name, &opts, scrubber).await,
-        }
-    };
-    let target = tokio::select! {
-        t = start => match t {
-            Ok(t) => t,
-            Err(e) => {
-                let unavailable = matches!(e, targets::TargetError::Unavailable { .. });
-                return TargetRun::NotStarted { reason: e.to_string(), unavailable };
-            }
-        },
-        _ = interrupt.clone().wait() => return TargetRun::Interrupted,
-    };
-    let info = Arc::clone(&target.info);
-    let version = info.version.clone().map(|v| format!(" ({v})")).unwrap_or_default();
-    let pid = info.pid.map(|p| format!(", pid {p}")).unwrap_or_default();
-    kensa::outln!(
-        "kensa: target {name}{version} at {} ready in {}{pid}; running {selected} checks",
-        info.issuer,
-        report::human(started.elapsed()),
-    );
-    // Baselines: --snapshots DIR wins, then the folder a profile names, then
-    // FIXTURES/snapshots; each holds one folder per target.
-    let profile_snapshots = plan.profile.as_ref().and_then(|p| p.snapshots.as_ref());
-    let (snapshot_root, snapshot_name) = match (&args.snapshots, profile_snapshots) {
-        (Some(root), _) => (root.clone(), name.to_owned()),
-        (None, Some(dir)) => (
-            dir.parent().map(Path::to_path_buf).unwrap_or_default(),
-            dir.file_name().map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned()),
-        ),
-        (None, None) => (args.fixtures.join("snapshots"), name.to_owned()),
-    };
-    let bless = match (&plan.profile, &args.snapshots) {
-        (Some(p), Some(root)) => {
-            format!("kensa run --profile {} --snapshots {} --update-snapshots", p.path.display(), root.display())
-        }
-        (Some(p), None) => format!("kensa run --profile {} --update-snapshots", p.path.display()),
-        (None, Some(root)) => format!("kensa run --target {name} --snapshots {} --update-snapshots", root.display()),
-        (None, None) => format!("kensa run --target {name} --update-snapshots"),
-    };
-    let snapshots = Arc::new(Snapshots::new(
-        &snapshot_root,
-        &snapshot_name,
-        Some(&args.report_dir.join("snapshots")),
-        if args.update_snapshots { snapshot::Mode::Update } else { snapshot::Mode::Check },
-        scrubber.clone(),
-    ));
-    world::install(Arc::new(RunContext {
-        target: Arc::clone(&info),
-        scrubber: scrubber.clone(),
-        router: Arc::clone(&plan.router),
-        snapshots: Arc::clone(&snapshots),
-        api_rules: plan.api_rules.clone(),
-        bless: bless.clone(),
-        linkage: plan.linkage.clone(),
-        aws: plan.aws.clone(),
-    }));
-    // Checks that need a power or a client the target lacks are skipped,
-    // with the reason.
-    let skipped: Vec<report::CheckResult> = plan
-        .checks
-        .iter()
-        .filter_map(|c| {
-            // aws-mock: the check moves the mocks' clock or updates the IAM
-            // provider, which only kensa's own STS and storage allow.
-            let mut missing = info.lacking(&c.needs);
-            missing.retain(|m| *m != "aws-mock" || plan.aws != world::AwsEndpoints::Mock);
-            if c.needs.iter().any(|n| n == "aws-mock") && plan.aws != world::AwsEndpoints::Mock {
-                return Some(report::CheckResult::skipped(
-                    c,
-                    "skipped: it moves the mocks' clock or updates the IAM SAML provider, which real AWS does not let kensa do (run it with --aws mock)",
-                ));
-            }
-            let hint = match info.kind {
-                targets::Kind::Remote if missing.iter().any(|m| m.starts_with("external-auth")) => {
-                    "it needs an IdP that kensa configures to call its mock password API"
-                }
-                targets::Kind::Remote => "add it to the profile if the deployment has it",
-                _ => "its target definition lists the powers it has",
-            };
-            (!missing.is_empty()).then(|| {
-                report::CheckResult::skipped(
-                    c,
-                    &format!("skipped: target {name} lacks {} ({hint})", missing.join(", ")),
-                )
-            })
-        })
-        .collect();
-    let skipped_ids: std::collections::HashSet<String> = skipped.iter().map(|r| r.id.clone()).collect();
-
-    let junit = SharedBuf::default();
-    let json = SharedBuf::default();
-    let exchanges = ExchangeStore::default();
-    let (collector, results) = Collector::new(
-        scrubber.clone(),
-        report::Console::new(!args.quiet, name, selected),
-        expected,
-        Arc::clone(&exchanges),
-    );
-    let writer = collector
-        .tee::<KensaWorld, _>(writer::JUnit::for_tee(junit.clone(), 0))
-        .tee::<KensaWorld, _>(writer::Json::for_tee(json.clone()))
-        .normalized::<KensaWorld>();
-    let mut cucumber = KensaWorld::cucumber()
-        .max_concurrent_scenarios(usize::from(args.concurrency))
-        .before(|feature, _, scenario, world| {
-            world.scenario = Some(world::ScenarioId::of(feature, scenario));
-            Box::pin(async {})
-        })
-        .after(move |feature, _, scenario, _, world| {
-            let store = Arc::clone(&exchanges);
-            let key = report::scenario_key(feature, scenario);
-            Box::pin(async move {
-                let Some(w) = world else { return };
-                // A rotation scenario (run @serial) puts the IdP's first
-                // signing key back, so that later scenarios and a fault's
-                // effect stay confined to it.
-                if w.linkage.as_ref().is_some_and(|l| l.rotated)
-                    && let Some(rotate) = w.ctx.target.saml.as_ref().and_then(|s| s.rotate.clone())
-                    && let Err(e) = rotate.run(&w.api, true).await
-                {
-                    w.notes.push(format!("the IdP's first signing key could not be put back: {e:#}"));
-                }
-                // Retire the scenario's external API: forget its expectations
-                // (a Then step verified them, or the scenario stopped early)
-                // and its routes.
-                if let Some(ext) = w.external.take() {
-                    ext.api.reset().await;
-                    let keys: Vec<&str> = ext.routed.iter().map(String::as_str).collect();
-                    w.ctx.router.unroute(&keys);
-                }
-                // Hand the scenario's exchanges and claim comparisons to the
-                // collector for the HTML report and the HAR file.
-                let record = report::ScenarioRecord {
-                    exchanges: w.http.exchanges(),
-                    diffs: std::mem::take(&mut w.diffs),
-                    notes: w.notes.iter().map(|n| w.ctx.scrubber.scrub(n)).collect(),
-                };
-                if let Ok(mut store) = store.lock() {
-                    store.insert(key, record);
-                }
-            })
-        })
-        .with_writer(writer)
-        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default());
-    if args.fail_fast {
-        cucumber = cucumber.fail_fast();
-    }
-    // Step failures reach the reports through cucumber; the default panic
-    // hook would print each one a second time, unscrubbed, to stderr.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let run = cucumber.filter_run(args.features.clone(), move |feature, rule, scenario| {
-        let tags = || feature.tags.iter().chain(rule.iter().flat_map(|r| r.tags.iter())).chain(scenario.tags.iter());
-        let able = !tags().filter_map(|t| t.strip_prefix("check:")).any(|id| skipped_ids.contains(id));
-        able && filter.as_ref().is_none_or(|op| cucumber::tag::Ext::eval(op, tags()))
-    });
-    let mut target = target;
-    let mut died = None;
-    let interrupted = tokio::select! {
-        _ = run => false,
-        why = target.died(scrubber) => {
-            died = Some(format!("target {name} stopped during the run: {why}"));
-            false
-        }
-        _ = interrupt.wait() => true,
-    };
-    std::panic::set_hook(hook);
-    // A target that crashed on a request fails the checks at once, and can
-    // still be exiting when the run ends: after failures, give its exit a
-    // moment to show, so the run reports the crash and not only its effects.
-    let grace = if results.checks().iter().any(|c| c.verdict == report::Verdict::Fail) { 10 } else { 1 };
-    for attempt in 0..grace {
-        if died.is_some() {
-            break;
-        }
-        if let Some(why) = target.exited(scrubber) {
-            died = Some(format!("target {name} stopped during the run: {why}"));
-        } else if attempt + 1 < grace {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    target.stop();
-    if interrupted {
-        return TargetRun::Interrupted;
-    }
-    if let Some(why) = &died {
-        eprintln!("kensa: error: {why}");
-    }
-    for e in results.parse_errors() {
-        eprintln!("kensa: error: {}", scrubber.scrub(&e));
-    }
-    let mut checks = results.checks();
-    checks.extend(skipped);
-    let mut counts = Counts::of(&checks);
-    // A selected check that never reported did not run.
-    if !args.fail_fast {
-        counts.not_run += selected.saturating_sub(checks.len());
-    }
-    counts.not_run += results.parse_errors().len();
-    kensa::outln!("kensa: {name}: {} in {}", counts.line(), report::human(started.elapsed()));
-    let tally = snapshots.tally();
-    if tally != snapshot::Tally::default() {
-        kensa::outln!(
-            "kensa: {name}: snapshots in {}: {} matched, {} drifted, {} missing, {} blessed",
-            snapshots.dir().display(),
-            tally.matched,
-            tally.drifted,
-            tally.missing,
-            tally.blessed
-        );
-        if tally.drifted + tally.missing > 0 {
-            kensa::outln!(
-                "kensa: {name}: new snapshots are in {}; bless them with `{bless}`",
-                args.report_dir.join("snapshots").join(&snapshot_name).display()
-            );
-        }
-    }
-    TargetRun::Ran {
-        summary: Box::new(TargetSummary {
-            target: name.to_owned(),
-            kind: info.kind.to_string(),
-            version: info.version.clone(),
-            issuer: Some(info.issuer.clone()),
-            error: died,
-            counts,
-            wall_ms: started.elapsed().as_millis(),
-            checks,
-        }),
-        junit: junit.contents(),
-        json: json.contents(),
-    }
-}
-
-/// A remote deployment as a started target, once its discovery document
-/// answers for its issuer.
-async fn reach(
-    profile: &targets::profile::Profile,
-    scrubber: &Scrubber,
-) -> Result<targets::Started, targets::TargetError> {
-    let info = profile.target_info();
-    let unreachable = |reason: String| targets::TargetError::Start { target: profile.name.clone(), reason };
-    let http =
-        kensa::http::HttpClient::with_settings(scrubber.clone(), info.http.clone(), kensa::http::DEFAULT_MAX_BODY)
-            .map_err(|e| unreachable(e.to_string()))?;
-    kensa::oidc::discovery::Discovery::fetch(&http, &info.issuer).await.map_err(|e| {
-        unreachable(format!(
-            "issuer {} is unreachable or has no usable discovery document: {e} (check it with `kensa profile check {}`)",
-            info.issuer,
-            profile.path.display()
-        ))
-    })?;
-    Ok(targets::Started::remote(info))
-}
-
-/// Ctrl-C and SIGTERM, listened for from the start of the run so that no
-/// target is ever spawned before the handlers are in place.
-#[derive(Clone)]
-struct Interrupt(tokio::sync::watch::Receiver<bool>);
-
-impl Interrupt {
-    fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut term = signal(SignalKind::terminate())?;
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            let _ = tx.send(true);
-            // A second signal means the orderly stop is not getting
-            // anywhere: kill the targets' process groups and leave now.
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            eprintln!("kensa: second interrupt: stopping the targets and exiting now");
-            targets::process::kill_all_now();
-            std::process::exit(130);
-        });
-        Ok(Self(rx))
-    }
-
-    async fn wait(mut self) {
-        let _ = self.0.wait_for(|v| *v).await;
-    }
-}
-
-async fn run(args: RunArgs) -> u8 {
-    let started = Instant::now();
-    let interrupt = match Interrupt::install() {
-        Ok(i) => i,
-        Err(e) => return setup_error(format!("cannot listen for Ctrl-C: {e}")),
-    };
-    let cat = match load_catalogue(&args.features) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let filter = match args.tags.as_deref().map(|t| cat.tag_filter(t)).transpose() {
-        Ok(f) => f,
-        Err(e) => return setup_error(e),
-    };
-    let selected: Vec<&Check> = cat.checks.iter().filter(|c| Catalogue::selected(c, filter.as_ref())).collect();
-    if selected.is_empty() {
-        return setup_error(format!("--tags {:?} selects no check", args.tags.clone().unwrap_or_default()));
-    }
-    let fault = match args.fault.as_deref().map(str::parse::<Fault>).transpose() {
-        Ok(f) => f,
-        Err(e) => return setup_error(e),
-    };
-    let profile = match &args.profile {
-        Some(path) => match targets::profile::Profile::load(path, args.issuer.as_deref()) {
-            Ok(p) => Some(Arc::new(p)),
-            Err(e) => return setup_error(e),
-        },
-        None => None,
-    };
-    let names = match &profile {
-        Some(p) => vec![p.name.clone()],
-        None => match resolve_targets(&args.target, &args.fixtures) {
-            Ok(n) => n,
-            Err(e) => return setup_error(e),
-        },
-    };
-    if fault.is_some() && names.iter().any(|n| n != "embedded") {
-        return setup_error("--fault works only with the embedded target (the reference IdP)");
-    }
-    if args.update_snapshots && fault.is_some() {
-        return setup_error("--update-snapshots with --fault would bless a broken IdP's output; drop one of them");
-    }
-    if args.update_snapshots && std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
-        return setup_error("--update-snapshots is refused in CI (CI is set): bless baselines locally and commit them");
-    }
-    let mut expected_by_target = HashMap::new();
-    for name in &names {
-        let path = match &profile {
-            Some(p) => p.expected.clone().unwrap_or_default(),
-            None => args.fixtures.join("targets").join(name).join("expected.toml"),
-        };
-        let deviations = match report::load_expected(&path) {
-            Ok(d) => d,
-            Err(e) => return setup_error(e),
-        };
-        if let Some(d) = deviations.iter().find(|d| cat.get(&d.check).is_none()) {
-            return setup_error(format!("{}: check {} does not exist", path.display(), d.check));
-        }
-        // Known deviations describe the target as it is, not under a fault.
-        let map: HashMap<String, String> = if fault.is_some() {
-            HashMap::new()
-        } else {
-            deviations.into_iter().map(|d| (d.check, d.reason)).collect()
-        };
-        expected_by_target.insert(name.clone(), map);
-    }
-
-    let scrubber = Scrubber::new();
-    if let Some(p) = &profile {
-        p.register_secrets(&scrubber);
-    }
-    let (router, _directory) = match external_apis(&args.fixtures).await {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
-    // The resource API gateway's rules, for the api-access checks.
-    let rules_path = args.fixtures.join("api").join("routes.toml");
-    let api_rules = if rules_path.exists() {
-        match kensa_mocks::api::Rules::load(&rules_path) {
-            Ok(rules) => Some(Arc::new(rules)),
-            Err(e) => return setup_error(e),
-        }
-    } else {
-        None
-    };
-    // The AWS side of the file linkage, for the SAML and file-linkage checks.
-    let linkage_path = args.linkage.clone().unwrap_or_else(|| args.fixtures.join("file-linkage.toml"));
-    let linkage = if linkage_path.exists() {
-        match kensa_mocks::sts::rules::Linkage::load(&linkage_path) {
-            Ok(l) => Some(Arc::new(l)),
-            Err(e) => return setup_error(e),
-        }
-    } else if args.linkage.is_some() {
-        return setup_error(format!("--linkage {}: no such file", linkage_path.display()));
-    } else {
-        None
-    };
-    let aws = match world::AwsEndpoints::parse(&args.aws, linkage.as_deref()) {
-        Ok(a) => a,
-        Err(e) => return setup_error(format!("--aws {}: {e}", args.aws)),
-    };
-    let plan = Plan {
-        profile,
-        api_rules,
-        linkage,
-        aws,
-        args: &args,
-        selected: selected.len(),
-        checks: selected.iter().map(|c| (*c).clone()).collect(),
-        filter: filter.clone(),
-        router,
-        fault,
-        scrubber: &scrubber,
-        interrupt: interrupt.clone(),
-    };
-    let mut summaries = Vec::new();
-    let mut junit_parts = Vec::new();
-    let mut json_parts = Vec::new();
-    let mut not_started = 0;
-    let mut blocking_skips = 0;
-    for name in &names {
-        let expected = expected_by_target.remove(name).unwrap_or_default();
-        match run_target(name, &plan, expected).await {
-            TargetRun::Ran { summary, junit, json } => {
-                if summary.error.is_some() {
-                    blocking_skips += 1;
-                }
-                junit_parts.push((name.clone(), report::junit_with_notes(&junit, &summary.checks)));
-                junit_parts.push((name.clone(), report::junit_skipped(&summary.checks)));
-                json_parts.push((name.clone(), json));
-                summaries.push(*summary);
-            }
-            TargetRun::NotStarted { reason, unavailable } => {
-                let reason = scrubber.scrub(&reason);
-                not_started += 1;
-                let entry = targets::catalogue(&args.fixtures).into_iter().find(|e| e.name == *name);
-                let kind =
-                    if plan.profile.is_some() { Some(targets::Kind::Remote) } else { entry.as_ref().map(|e| e.kind) };
-                // A target that cannot start here is skipped, with the reason,
-                // only when asked; otherwise its checks did not run.
-                let (checks, counts) = if unavailable && args.skip_unavailable {
-                    eprintln!("kensa: skipped: {reason}");
-                    let why = format!("skipped: {reason}");
-                    let checks: Vec<report::CheckResult> =
-                        plan.checks.iter().map(|c| report::CheckResult::skipped(c, &why)).collect();
-                    junit_parts.push((name.clone(), report::junit_skipped(&checks)));
-                    let counts = Counts::of(&checks);
-                    (checks, counts)
-                } else {
-                    eprintln!("kensa: error: {reason}");
-                    blocking_skips += 1;
-                    (Vec::new(), Counts { not_run: selected.len(), ..Counts::default() })
-                };
-                summaries.push(TargetSummary {
-                    target: name.clone(),
-                    kind: kind.map(|k| k.to_string()).unwrap_or_default(),
-                    version: entry.and_then(|e| e.version),
-                    issuer: None,
-                    error: Some(reason),
-                    counts,
-                    wall_ms: 0,
-                    checks,
-                });
-            }
-            TargetRun::Interrupted => {
-                eprintln!("kensa: interrupted; the target was stopped and no report was written");
-                return 130;
-            }
-        }
-    }
-    if not_started == names.len() && names.len() == 1 {
-        return EXIT_SETUP;
-    }
-
-    let counts = summaries.iter().fold(Counts::default(), |acc, t| acc.plus(t.counts));
-    let wall = started.elapsed();
-    let started_ms = report::time::now_ms().saturating_sub(wall.as_millis());
-    let summary = Summary {
-        kensa: env!("CARGO_PKG_VERSION"),
-        fault: fault.map(|f| f.to_string()),
-        tags: args.tags.clone(),
-        counts,
-        started_ms,
-        started_at: report::time::iso8601(started_ms),
-        wall_ms: wall.as_millis(),
-        targets: summaries,
-    };
-    let writing = Instant::now();
-    let junit = report::merge_junit(&junit_parts);
-    let json = report::merge_cucumber_json(&json_parts);
-    let written = match report::write_reports(&args.report_dir, &scrubber, &junit, &json, &summary) {
-        Ok(w) => w,
-        Err(e) => return setup_error(format!("cannot write reports to {}: {e}", args.report_dir.display())),
-    };
-    let writing = writing.elapsed();
-    if names.len() > 1 {
-        kensa::outln!("\n{}", report::matrix(&summary.targets));
-    }
-    let targets_note =
-        if names.len() == 1 { format!("target {}", names[0]) } else { format!("{} targets", names.len()) };
-    let skipped_note = if not_started > 0 { format!(", {not_started} targets did not start") } else { String::new() };
-    let fault_note = fault.map(|f| format!(" with fault {f}")).unwrap_or_default();
-    kensa::outln!("kensa: {}{skipped_note} in {} ({targets_note}{fault_note})", counts.line(), report::human(wall));
-    if let Some(html) = written.first() {
-        let size = std::fs::metadata(html).map(|m| m.len()).unwrap_or(0);
-        kensa::outln!(
-            "kensa: report: {} ({} KiB; all reports written in {})",
-            html.display(),
-            size / 1024,
-            report::human(writing)
-        );
-    }
-    let others: Vec<String> = written.iter().skip(1).map(|p| p.display().to_string()).collect();
-    kensa::outln!("kensa: machine-readable: {}", others.join(", "));
-    if not_started == names.len() {
-        return EXIT_SETUP;
-    }
-    if counts.ran() == 0 {
-        // Everything selected was skipped: nothing was checked, so nothing passed.
-        eprintln!(
-            "kensa: no check ran ({} skipped, each with its reason above); a run that checks nothing is not a pass",
-            counts.skipped
-        );
-        return EXIT_FAIL;
-    }
-    if counts.failed > 0 || counts.not_run > 0 || blocking_skips > 0 { EXIT_FAIL } else { EXIT_PASS }
+    rt.block_on(run::run(run::Options {
+        target: args.target,
+        profile: args.profile,
+        issuer: args.issuer,
+        fault: args.fault,
+        tags: args.tags,
+        fail_fast: args.fail_fast,
+        concurrency: args.concurrency,
+        instances: args.instances,
+        report_dir: args.report_dir,
+        features: args.features,
+        fixtures: args.fixtures,
+        quiet: args.quiet,
+        skip_unavailable: args.skip_unavailable,
+        snapshots: args.snapshots,
+        aws: args.aws,
+        linkage: args.linkage,
+        update_snapshots: args.update_snapshots,
+    }))
 }

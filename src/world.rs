@@ -5,7 +5,7 @@
 //! cookie jar. The World's `Debug` shows progress, never secrets.
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow, bail};
 use kensa_mocks::realm::Client;
@@ -132,13 +132,15 @@ impl ScenarioId {
     }
 }
 
-static CURRENT: RwLock<Option<Arc<RunContext>>> = RwLock::new(None);
+tokio::task_local! {
+    /// The context of the run being polled: several runs (one reference IdP
+    /// per fault) share a process, each inside its own scope.
+    static CONTEXT: Arc<RunContext>;
+}
 
-/// Makes `ctx` the context new Worlds are created with.
-pub fn install(ctx: Arc<RunContext>) {
-    if let Ok(mut c) = CURRENT.write() {
-        *c = Some(ctx);
-    }
+/// Runs `fut` with `ctx` as the context its new Worlds are created with.
+pub async fn scope<F: std::future::Future>(ctx: Arc<RunContext>, fut: F) -> F::Output {
+    CONTEXT.scope(ctx, fut).await
 }
 
 /// A failed check: the message says what was expected, what came back, and
@@ -211,8 +213,12 @@ pub struct KensaWorld {
     pub gbizid: Vec<(String, String, serde_json::Value)>,
     /// This scenario's resource API gateway and the calls made to it.
     pub resource: Option<ApiScenario>,
-    /// When the last successful token response arrived.
-    pub tokens_at: Option<std::time::Instant>,
+    /// When the last successful token response arrived, by the scenario's
+    /// clock (seconds since the UNIX epoch).
+    pub tokens_at: Option<i64>,
+    /// Whether the scenario runs `@serial` (alone): only such a scenario
+    /// may move the target's clock.
+    pub serial: bool,
     /// Facts a passing check reports without failing (a SHOULD the target
     /// meets late, a token that outlives a logout): shown in every report.
     pub notes: Vec<String>,
@@ -297,6 +303,8 @@ pub fn gateway_config(
         issuer: target.issuer.clone(),
         jwks_uri: discovery.str("jwks_uri").map(str::to_owned),
         introspection,
+        // The gateway judges exp by the target's clock, moved with it.
+        clock: target.clock.clone().unwrap_or_default(),
     })
 }
 
@@ -352,11 +360,9 @@ impl KensaWorld {
     /// # Errors
     /// When no run context is installed or the HTTP client cannot be built.
     pub fn new() -> anyhow::Result<Self> {
-        let ctx = CURRENT
-            .read()
-            .ok()
-            .and_then(|c| c.clone())
-            .ok_or_else(|| anyhow!("no target is running: scenarios run only under `kensa run`"))?;
+        let ctx = CONTEXT
+            .try_with(Arc::clone)
+            .map_err(|_| anyhow!("no target is running: scenarios run only under `kensa run`"))?;
         let http =
             HttpClient::with_settings(ctx.scrubber.clone(), ctx.target.http.clone(), crate::http::DEFAULT_MAX_BODY)?;
         let api = http.back_channel()?;
@@ -381,11 +387,82 @@ impl KensaWorld {
             gbizid: Vec::new(),
             resource: None,
             tokens_at: None,
+            serial: false,
             notes: Vec::new(),
             redirected_to_altered: Vec::new(),
             request_uri_fetches: 0,
             linkage: None,
         })
+    }
+
+    /// Ends the scenario: puts a rotated SAML signing key back, retires the
+    /// scenario's external API, and returns what the reports keep of it
+    /// (exchanges, claim comparisons, notes, all scrubbed).
+    pub async fn teardown(&mut self) -> crate::report::ScenarioRecord {
+        // A rotation scenario (run @serial) puts the IdP's first signing
+        // key back, so that later scenarios and a fault's effect stay
+        // confined to it.
+        if self.linkage.as_ref().is_some_and(|l| l.rotated)
+            && let Some(rotate) = self.ctx.target.saml.as_ref().and_then(|s| s.rotate.clone())
+            && let Err(e) = rotate.run(&self.api, true).await
+        {
+            self.notes.push(format!("the IdP's first signing key could not be put back: {e:#}"));
+        }
+        // Forget the external API's expectations (a Then step verified them,
+        // or the scenario stopped early) and its routes.
+        if let Some(ext) = self.external.take() {
+            ext.api.reset().await;
+            let keys: Vec<&str> = ext.routed.iter().map(String::as_str).collect();
+            self.ctx.router.unroute(&keys);
+        }
+        crate::report::ScenarioRecord {
+            exchanges: self.http.exchanges(),
+            diffs: std::mem::take(&mut self.diffs),
+            notes: self.notes.iter().map(|n| self.ctx.scrubber.scrub(n)).collect(),
+        }
+    }
+
+    /// The scenario's clock: the target's when kensa can move it (the
+    /// embedded reference IdP), otherwise the real time.
+    #[must_use]
+    pub fn clock(&self) -> kensa_mocks::time::Clock {
+        self.ctx.target.clock.clone().unwrap_or_default()
+    }
+
+    /// Seconds since the UNIX epoch by the scenario's clock: what kensa's
+    /// own verifier judges `exp`, `iat` and `nbf` against, so that tokens of
+    /// a moved clock are judged by the same clock that issued them.
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        self.clock().now_secs()
+    }
+
+    /// Lets `secs` seconds pass for the target: moves its clock when kensa
+    /// controls it (noted in the report), otherwise really waits.
+    ///
+    /// # Errors
+    /// When the clock would move in a scenario that is not `@serial`:
+    /// scenarios running beside it would see their tokens jump in age.
+    pub async fn pass_time(&mut self, secs: i64) -> anyhow::Result<()> {
+        let secs = secs.max(0);
+        match &self.ctx.target.clock {
+            Some(clock) => {
+                if !self.serial {
+                    bail!(
+                        "this scenario moves the target's clock by {secs} s, so it must be tagged @serial: \
+                         scenarios running beside it would see their tokens age at once"
+                    );
+                }
+                clock.advance(secs);
+                self.notes.push(format!(
+                    "the target's clock was moved {secs} s forward instead of waiting; kensa judged exp, iat and nbf by \
+                     the moved clock (now {} s ahead of real time)",
+                    clock.offset()
+                ));
+            }
+            None => tokio::time::sleep(std::time::Duration::from_secs(secs.unsigned_abs())).await,
+        }
+        Ok(())
     }
 
     /// The user who logs in: the one a step chose, or the target's default.
@@ -650,7 +727,7 @@ impl KensaWorld {
             && let Ok(set) = TokenSet::from_json(json, self.http.scrubber())
         {
             self.tokens.push(set);
-            self.tokens_at = Some(std::time::Instant::now());
+            self.tokens_at = Some(self.now());
         }
         self.last = Some(resp);
         self.last.as_ref().ok_or_else(|| anyhow!("no response"))

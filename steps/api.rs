@@ -2,14 +2,11 @@
 //! gateway (kensa_mocks::api) with the IdP's access tokens, refreshing after
 //! a 401, and logging out by revoking its refresh token.
 
-use std::time::Duration;
-
 use anyhow::{Context, anyhow};
 use cucumber::{given, then, when};
 use jsonwebtoken::Algorithm;
 use kensa::http::Request;
 use kensa::oidc::jwt::Jwt;
-use kensa::oidc::now_secs;
 use kensa::secret::Secret;
 use kensa::world::{ApiCall, ApiScenario, KensaWorld, StepResult};
 use kensa_mocks::api::ResourceApi;
@@ -145,12 +142,12 @@ fn access_token_left(w: &KensaWorld) -> anyhow::Result<i64> {
     if let Ok(jwt) = Jwt::parse_secret(&set.access_token)
         && let Some(exp) = jwt.claims.get("exp").and_then(serde_json::Value::as_i64)
     {
-        return Ok(exp - now_secs());
+        return Ok(exp - w.now());
     }
     let lifetime = set
         .expires_in
         .ok_or_else(|| anyhow!("the token response has no expires_in and the access token is not a JWT"))?;
-    let elapsed = w.tokens_at.map_or(0, |t| i64::try_from(t.elapsed().as_secs()).unwrap_or(i64::MAX));
+    let elapsed = w.tokens_at.map_or(0, |t| w.now() - t);
     Ok(lifetime.saturating_sub(elapsed))
 }
 
@@ -169,22 +166,21 @@ fn refusal_proves_revocation(w: &KensaWorld, call: &ApiCall) -> Result<(), kensa
     Ok(())
 }
 
-async fn wait_secs(what: &str, secs: i64) -> anyhow::Result<()> {
-    if secs > MAX_WAIT_SECS {
+async fn wait_secs(w: &mut KensaWorld, what: &str, secs: i64) -> anyhow::Result<()> {
+    if secs > MAX_WAIT_SECS && w.ctx.target.clock.is_none() {
         anyhow::bail!(
             "the {what} lives {secs} s more; kensa waits at most {MAX_WAIT_SECS} s. Give the client a short \
              lifetime in the target's configuration (access_token_lifetime / refresh_token_lifetime in the realm)"
         );
     }
     // One more second: exp is a whole second and a token is valid before it.
-    tokio::time::sleep(Duration::from_secs(u64::try_from(secs.max(0)).unwrap_or(0) + 1)).await;
-    Ok(())
+    w.pass_time(secs.max(0) + 1).await
 }
 
 #[when("the access token has expired")]
 async fn access_token_expired(w: &mut KensaWorld) -> StepResult {
     let left = access_token_left(w)?;
-    wait_secs("access token", left).await?;
+    wait_secs(w, "access token", left).await?;
     Ok(())
 }
 
@@ -196,7 +192,7 @@ async fn refresh_token_expired(w: &mut KensaWorld, lifetime: i64) -> StepResult 
     if client.refresh_token_lifetime.is_some_and(|l| i64::try_from(l).unwrap_or(i64::MAX) != lifetime) {
         fail!("the realm gives {}'s refresh tokens another lifetime than {lifetime} s", client.client_id);
     }
-    wait_secs("refresh token", lifetime).await?;
+    wait_secs(w, "refresh token", lifetime).await?;
     Ok(())
 }
 
@@ -344,7 +340,7 @@ async fn refused_at_expiry(w: &mut KensaWorld, path: String) -> StepResult {
         "after the logout the JWT access token was still accepted: a resource server that validates it locally \
          accepts it until it expires, {left} s later (RFC 9068 has no revocation; only its lifetime bounds it)"
     ));
-    wait_secs("access token", left).await?;
+    wait_secs(w, "access token", left).await?;
     let later = call(w, &path, &token).await?;
     if later.status != 401 {
         fail!("the access token should be refused once expired, but {}", describe(&later));

@@ -4,7 +4,6 @@ use anyhow::anyhow;
 use cucumber::then;
 use jsonwebtoken::Algorithm;
 use kensa::oidc::jwt::{DEFAULT_LEEWAY_SECS, JwtError};
-use kensa::oidc::now_secs;
 use kensa::world::{KensaWorld, StepResult};
 
 /// The client's registered alg (RS256 when it registered none).
@@ -78,7 +77,7 @@ async fn aud(w: &mut KensaWorld) -> StepResult {
 
 #[then("the ID token has not expired")]
 async fn exp(w: &mut KensaWorld) -> StepResult {
-    w.id_token()?.check_exp(now_secs(), DEFAULT_LEEWAY_SECS)?;
+    w.id_token()?.check_exp(w.now(), DEFAULT_LEEWAY_SECS)?;
     Ok(())
 }
 
@@ -100,7 +99,7 @@ async fn at_hash(w: &mut KensaWorld) -> StepResult {
 async fn required(w: &mut KensaWorld) -> StepResult {
     let jwt = w.id_token()?;
     jwt.check_required_claims()?;
-    if let Err(e) = jwt.check_iat(now_secs(), DEFAULT_LEEWAY_SECS) {
+    if let Err(e) = jwt.check_iat(w.now(), DEFAULT_LEEWAY_SECS) {
         return Err(e.into());
     }
     Ok(())

@@ -25,9 +25,13 @@ fn linkage(w: &KensaWorld) -> anyhow::Result<Linkage> {
 }
 
 fn scenario(w: &mut KensaWorld) -> &mut LinkageScenario {
+    // The doubles follow the run's clock and move on their own: a scenario
+    // that expires its credentials does not age the IdP's tokens.
+    let clock = w.clock().child();
     w.linkage.get_or_insert_with(|| {
         let folder = format!("kensa-{:016x}/", rand::random::<u64>());
-        Box::new(LinkageScenario { folder, ..Default::default() })
+        let store = std::sync::Arc::new(kensa_mocks::sts::CredentialStore::with_clock(clock));
+        Box::new(LinkageScenario { folder, store, ..Default::default() })
     })
 }
 
@@ -152,7 +156,7 @@ async fn signs_in_sp_initiated(w: &mut KensaWorld) -> StepResult {
         issuer: rules::AWS_ENTITY.to_owned(),
         destination: Some(sso.clone()),
         acs_url: Some(rules::SIGNIN.to_owned()),
-        issue_instant: kensa_mocks::time::now_secs(),
+        issue_instant: w.now(),
     };
     let mut start = Url::parse(sso).with_context(|| format!("the metadata's SSO endpoint {sso:?} is not a URL"))?;
     start.query_pairs_mut().append_pair("SAMLRequest", &request.to_redirect_param());
@@ -206,8 +210,7 @@ async fn meets_rule(w: &mut KensaWorld, name: String) -> StepResult {
     let a = if rule == Rule::Signature { rules::read(&b64, &p) } else { rules::inspect(&b64) }
         .map_err(|e| anyhow!("STS would refuse the response: {e}"))?;
     let req = rules::Request { role_arn: l.role_arn(), principal_arn: l.provider_arn(), duration_seconds: None };
-    rules::check(rule, &a, &p, &req, kensa_mocks::time::now_secs())
-        .map_err(|e| anyhow!("STS would refuse the response: {e}"))?;
+    rules::check(rule, &a, &p, &req, w.now()).map_err(|e| anyhow!("STS would refuse the response: {e}"))?;
     Ok(())
 }
 

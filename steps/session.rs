@@ -1,8 +1,6 @@
 //! Authorization request parameters and the IdP's session: prompt, max_age,
 //! id_token_hint, the OpenID Connect hints, POST requests.
 
-use std::time::Duration;
-
 use anyhow::{Context as _, anyhow};
 use cucumber::{given, then, when};
 use kensa::login::{Outcome, Tamper};
@@ -22,8 +20,8 @@ async fn signed_in(w: &mut KensaWorld) -> StepResult {
 }
 
 #[when(expr = "{int} seconds pass")]
-async fn seconds_pass(_w: &mut KensaWorld, secs: u64) -> StepResult {
-    tokio::time::sleep(Duration::from_secs(secs)).await;
+async fn seconds_pass(w: &mut KensaWorld, secs: i64) -> StepResult {
+    w.pass_time(secs).await?;
     Ok(())
 }
 

@@ -4,7 +4,6 @@
 use anyhow::anyhow;
 use cucumber::gherkin::Step;
 use cucumber::then;
-use kensa::oidc::now_secs;
 use kensa::snapshot::redact::{Context, Redactor};
 use kensa::snapshot::{Origin, Outcome};
 use kensa::world::{KensaWorld, StepResult};
@@ -22,7 +21,7 @@ async fn context(w: &mut KensaWorld, jwt: bool) -> anyhow::Result<Context> {
     let alg = w.id_token().ok().map(|t| t.alg().to_owned());
     Ok(Context {
         issuer: w.issuer().to_owned(),
-        now: now_secs(),
+        now: w.now(),
         nonce: w.auth.as_ref().and_then(|a| a.nonce.clone()),
         access_token,
         code: None,

@@ -59,6 +59,61 @@ pub fn now_secs() -> i64 {
     (now_ms() / 1000) as i64
 }
 
+/// A clock that a run can move forward: the real time plus an offset.
+///
+/// The embedded reference IdP, the resource API gateway, the STS and
+/// storage doubles and kensa's own verifier read one shared clock, so that
+/// a step can make a token expire by moving the clock past its lifetime
+/// instead of waiting it out. A [`Clock::child`] follows its parent and can
+/// be moved on its own (a scenario's STS double moves its clock without
+/// moving the IdP's). Clones share the offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock(std::sync::Arc<ClockInner>);
+
+#[derive(Debug, Default)]
+struct ClockInner {
+    offset: std::sync::atomic::AtomicI64,
+    parent: Option<Clock>,
+}
+
+impl Clock {
+    /// A clock at the real time.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A clock that follows this one, plus moves of its own.
+    #[must_use]
+    pub fn child(&self) -> Self {
+        Self(std::sync::Arc::new(ClockInner { offset: Default::default(), parent: Some(self.clone()) }))
+    }
+
+    /// Seconds this clock is ahead of the real time.
+    #[must_use]
+    pub fn offset(&self) -> i64 {
+        let own = self.0.offset.load(std::sync::atomic::Ordering::SeqCst);
+        own + self.0.parent.as_ref().map_or(0, Clock::offset)
+    }
+
+    /// Moves this clock (and every child) forward by `secs`.
+    pub fn advance(&self, secs: i64) {
+        self.0.offset.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Seconds since the UNIX epoch, by this clock.
+    #[must_use]
+    pub fn now_secs(&self) -> i64 {
+        now_secs() + self.offset()
+    }
+
+    /// Milliseconds since the UNIX epoch, by this clock.
+    #[must_use]
+    pub fn now_ms(&self) -> u128 {
+        (now_ms() as i128 + i128::from(self.offset()) * 1000).max(0) as u128
+    }
+}
+
 /// Year, month, day of a count of days since 1970-01-01 (proleptic
 /// Gregorian calendar; the era arithmetic of the civil calendar).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -95,6 +150,21 @@ mod tests {
         assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(iso8601(1_795_224_829_976), "2026-11-21T01:33:49.976Z");
         assert_eq!(iso8601(4_107_542_400_000), "2100-03-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_moved_clock_runs_ahead_and_children_follow() {
+        let clock = Clock::new();
+        let child = clock.child();
+        assert_eq!(clock.offset(), 0);
+        clock.advance(30);
+        child.advance(5);
+        assert_eq!((clock.offset(), child.offset()), (30, 35));
+        let (wall, moved) = (now_secs(), clock.now_secs());
+        assert!((moved - wall - 30).abs() <= 1, "{moved} vs {wall}");
+        // A clone shares the offset; a child's move stays its own.
+        clock.clone().advance(10);
+        assert_eq!((clock.offset(), child.offset()), (40, 45));
     }
 
     #[test]

@@ -403,6 +403,13 @@ impl Console {
         Self { lines, tty, color, target: target.to_owned(), total, done: 0, failing: 0 }
     }
 
+    /// A console that prints nothing: for the many instances of a fault
+    /// matrix, which report as a whole.
+    #[must_use]
+    pub fn silent() -> Self {
+        Self { lines: false, tty: false, color: false, target: String::new(), total: 0, done: 0, failing: 0 }
+    }
+
     fn paint(&self, code: &str, text: &str) -> String {
         if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
@@ -608,6 +615,10 @@ pub struct TargetSummary {
     pub wall_ms: u128,
     /// One entry per check.
     pub checks: Vec<CheckResult>,
+    /// The reference IdP's fault in a fault matrix (`none` for the clean
+    /// instance); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 /// The machine-readable summary written as `summary.json`.

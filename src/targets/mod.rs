@@ -231,6 +231,10 @@ pub struct TargetInfo {
     pub admin: Option<profile::Admin>,
     /// The SAML IdP side, if the target has one.
     pub saml: Option<SamlSide>,
+    /// The clock the target reads, when kensa can move it (the embedded
+    /// reference IdP): steps that wait for a token to expire move it
+    /// instead. Other targets keep real time and real waits.
+    pub clock: Option<kensa_mocks::time::Clock>,
 }
 
 /// Where a target's SAML IdP publishes metadata and starts SSO to AWS.
@@ -544,6 +548,8 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 .with_external(opts.external_auth_url.as_deref().map(ExternalAuth::new));
             config.port = opts.port.unwrap_or(0);
             config.saml = embedded_saml(&opts.fixtures)?;
+            let clock = kensa_mocks::time::Clock::new();
+            config.clock = clock.clone();
             let has_saml = config.saml.is_some();
             let idp = RunningIdp::start(config)
                 .await
@@ -570,6 +576,7 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                     sso_url: format!("{}/saml/sso?sp=urn:amazon:webservices", idp.issuer()),
                     rotate: Some(Rotate::Post(format!("{}/saml/rotate", idp.issuer()))),
                 }),
+                clock: Some(clock),
             };
             let mut started = Started::remote(info);
             started.idp = Some(idp);
@@ -621,6 +628,7 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
                 http: crate::http::Settings::default(),
                 admin: None,
                 saml: running.saml.clone(),
+                clock: None,
             };
             let mut started = Started::remote(info);
             started.process = Some(running);
@@ -686,6 +694,7 @@ async fn start_container(name: &str, opts: &StartOptions, scrubber: &Scrubber) -
             http: crate::http::Settings::default(),
             admin,
             saml,
+            clock: None,
         };
         let mut started = Started::remote(info);
         started.container = Some(running);

@@ -505,6 +505,7 @@ impl Profile {
                 sso_url: sso.replace("{issuer}", &self.issuer),
                 rotate: None,
             }),
+            clock: None,
         }
     }
 

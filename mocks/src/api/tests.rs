@@ -43,6 +43,7 @@ async fn setup() -> Setup {
             client_id: "gateway".into(),
             client_secret: "gateway secret".into(),
         }),
+        clock: crate::time::Clock::new(),
     })
     .await
     .unwrap();
@@ -251,4 +252,9 @@ async fn the_challenge_is_sent_whatever_the_token_says() {
     assert_eq!(status, 401);
     assert!(challenge.starts_with("Bearer realm=\"kensa-api\", error=\"invalid_token\""), "{challenge}");
     assert!(challenge.chars().all(|c| (' '..='~').contains(&c)), "{challenge}");
+}
+
+/// Seconds since the UNIX epoch (the gateway under test reads the real time).
+fn now() -> u64 {
+    u64::try_from(crate::time::now_secs()).unwrap_or(0)
 }

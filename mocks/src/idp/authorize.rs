@@ -11,7 +11,7 @@ use url::Url;
 use super::external_auth::{self, ExternalUser, Outcome};
 use super::html::{error_page, login_page};
 use super::store::{AuthRequest, Store};
-use super::util::{Params, cookie, ct_eq, is_pkce_value, now, random_token, set_cookie, split_scope};
+use super::util::{Params, cookie, ct_eq, is_pkce_value, random_token, set_cookie, split_scope};
 use super::{App, BROWSER_COOKIE, Fault, SCOPES_SUPPORTED, SESSION_COOKIE};
 
 /// `GET /authorize`.
@@ -338,8 +338,9 @@ fn authorize(app: &App, headers: &HeaderMap, params: &Params) -> Response {
         let store = app.store();
         store.session(&id).filter(|s| app.user_exists(&store, &s.sub)).cloned()
     });
-    let fresh_enough =
-        |auth_time: u64| app.has(Fault::MaxAgeIgnored) || max_age.is_none_or(|m| now().saturating_sub(auth_time) <= m);
+    let fresh_enough = |auth_time: u64| {
+        app.has(Fault::MaxAgeIgnored) || max_age.is_none_or(|m| app.now().saturating_sub(auth_time) <= m)
+    };
     // An id_token_hint names the user the client expects; a session of
     // another user does not answer it.
     let hinted = params.get("id_token_hint").map(hinted_sub);
@@ -501,7 +502,7 @@ fn sign_in(app: &App, mut store: MutexGuard<'_, Store>, request_id: &str, sub: &
     let Some(pending) = store.pending.remove(request_id) else {
         return expired();
     };
-    let auth_time = now();
+    let auth_time = app.now();
     let session = store.add_session(sub, auth_time);
     drop(store);
     let mut response = match &pending.request.saml_relay_state {

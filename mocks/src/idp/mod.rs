@@ -103,6 +103,9 @@ pub struct IdpConfig {
     pub port: u16,
     /// The SAML IdP side (default none: the SAML endpoints answer 404).
     pub saml: Option<SamlIdp>,
+    /// The clock every time the provider issues or judges is read from
+    /// (default: the real time); a run moves it to expire tokens at once.
+    pub clock: crate::time::Clock,
 }
 
 impl IdpConfig {
@@ -118,6 +121,7 @@ impl IdpConfig {
             external: None,
             port: 0,
             saml: None,
+            clock: crate::time::Clock::new(),
         }
     }
 
@@ -152,6 +156,11 @@ impl App {
     /// True when `fault` is the injected fault.
     fn has(&self, fault: Fault) -> bool {
         self.config.fault == Some(fault)
+    }
+
+    /// Seconds since the UNIX epoch, by the provider's clock.
+    fn now(&self) -> u64 {
+        u64::try_from(self.config.clock.now_secs()).unwrap_or(0)
     }
 
     fn realm(&self) -> &Realm {
@@ -205,13 +214,8 @@ impl RunningIdp {
             Some(_) => Some(external_auth::http_client().map_err(|e| IdpError::HttpClient(e.to_string()))?),
             None => None,
         };
-        let app = Arc::new(App {
-            issuer: issuer.clone(),
-            config,
-            store: Mutex::new(Store::default()),
-            http,
-            saml_key: Default::default(),
-        });
+        let store = Mutex::new(Store::with_clock(config.clock.clone()));
+        let app = Arc::new(App { issuer: issuer.clone(), config, store, http, saml_key: Default::default() });
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
             // Either an explicit stop or the sender being dropped ends the wait.

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::oauth::{OAuthError, authenticate};
-use super::util::{Params, is_form, now};
+use super::util::{Params, is_form};
 use super::{App, Fault};
 
 /// A response that must not be cached.
@@ -82,7 +82,7 @@ fn userinfo(app: &App, headers: &HeaderMap, form_token: Option<String>) -> Respo
     let found = {
         let store = app.store();
         let usable = |t: &&super::store::Token| {
-            t.is_active(now()) || (app.has(Fault::UserinfoAcceptsExpiredToken) && !t.revoked)
+            t.is_active(app.now()) || (app.has(Fault::UserinfoAcceptsExpiredToken) && !t.revoked)
         };
         store.access_tokens.get(&token).filter(usable).and_then(|t| {
             match app.realm().user_by_sub(&t.sub) {
@@ -244,7 +244,7 @@ fn introspect_inner(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Value
         return Ok(inactive);
     }
     let store = app.store();
-    let now = now();
+    let now = app.now();
     let (token, is_access) = match store.access_tokens.get(value) {
         Some(token) => (token, true),
         None => match store.refresh_tokens.get(value) {

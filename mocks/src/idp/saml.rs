@@ -18,7 +18,7 @@ use rsa::pkcs8::DecodePrivateKey;
 use super::authorize::login_response;
 use super::html::{error_page, escape};
 use super::store::AuthRequest;
-use super::util::{cookie, now, random_token};
+use super::util::{cookie, random_token};
 use super::{App, BROWSER_COOKIE, Fault, IdpError, SESSION_COOKIE};
 use crate::saml::authn::AuthnRequest;
 use crate::saml::metadata;
@@ -248,7 +248,7 @@ pub(crate) fn post_form(app: &App, sub: &str, relay_state: Option<&str>, in_resp
 
 fn build_response(app: &App, cfg: &SamlIdp, sub: &str, in_response_to: Option<&str>) -> Result<String, String> {
     let user = app.realm().user_by_sub(sub).ok_or("SAML SSO is only for realm users")?;
-    let at = now() as i64;
+    let at = app.now() as i64;
     let entity = entity_id(app);
     let linkage = &cfg.linkage;
     let mut spec = ResponseSpec {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::external_auth::ExternalUser;
-use super::util::{now, random_token};
+use super::util::random_token;
 
 /// Prefix of every authorization code the reference IdP issues, so that a
 /// leaked code is easy to find in any output (as secret scanners find
@@ -114,12 +114,23 @@ pub(crate) struct Store {
     /// Consecutive passwords the external API rejected, by submitted username.
     pub external_failures: HashMap<String, u32>,
     next_grant: u64,
+    clock: crate::time::Clock,
 }
 
 impl Store {
+    /// An empty store reading `clock`.
+    pub(crate) fn with_clock(clock: crate::time::Clock) -> Self {
+        Self { clock, ..Self::default() }
+    }
+
+    /// Seconds since the UNIX epoch, by the provider's clock.
+    pub(crate) fn now(&self) -> u64 {
+        u64::try_from(self.clock.now_secs()).unwrap_or(0)
+    }
+
     /// Forgets pending logins, sessions and codes that have expired.
     fn prune(&mut self) {
-        let now = now();
+        let now = self.now();
         self.pending.retain(|_, p| now < p.expires);
         self.sessions.retain(|_, s| now < s.expires);
         // Redeemed codes are kept a while longer so that reuse is detected.
@@ -133,14 +144,14 @@ impl Store {
         let csrf_token = random_token();
         self.pending.insert(
             id.clone(),
-            Pending { request, browser, csrf_token: csrf_token.clone(), expires: now() + PENDING_TTL },
+            Pending { request, browser, csrf_token: csrf_token.clone(), expires: self.now() + PENDING_TTL },
         );
         (id, csrf_token)
     }
 
     /// The unexpired pending login `id`.
     pub(crate) fn pending(&mut self, id: &str) -> Option<&mut Pending> {
-        let now = now();
+        let now = self.now();
         self.pending.get_mut(id).filter(|p| now < p.expires)
     }
 
@@ -154,7 +165,7 @@ impl Store {
 
     /// The unexpired session `id`.
     pub(crate) fn session(&self, id: &str) -> Option<&Session> {
-        let now = now();
+        let now = self.now();
         self.sessions.get(id).filter(|s| now < s.expires)
     }
 
@@ -168,7 +179,7 @@ impl Store {
                 request,
                 sub: sub.to_owned(),
                 auth_time,
-                expires: now() + CODE_TTL,
+                expires: self.now() + CODE_TTL,
                 used: false,
                 grants: Vec::new(),
             },

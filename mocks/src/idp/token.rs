@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::keys::Signer;
 use super::oauth::{OAuthError, authenticate};
 use super::store::{Store, Token};
-use super::util::{Params, ct_eq, is_pkce_value, left_half_hash, now, s256, split_scope};
+use super::util::{Params, ct_eq, is_pkce_value, left_half_hash, s256, split_scope};
 use super::{App, Fault, SCOPES_SUPPORTED};
 use crate::realm::Client;
 
@@ -90,7 +90,7 @@ fn issue_tokens(
     auth_time: u64,
     access_exp: Option<u64>,
 ) -> (String, String) {
-    let iat = now();
+    let iat = app.now();
     let token = |scope: &[String], exp: u64| Token {
         client_id: client.client_id.clone(),
         sub: sub.to_owned(),
@@ -160,7 +160,7 @@ fn code_grant(app: &App, client: &Client, params: &Params) -> Result<Value, OAut
     let mut store = app.store();
     let code = store.codes.get(code_value).cloned().ok_or_else(|| OAuthError::invalid_grant("the code is unknown"))?;
     let request = &code.request;
-    let now = now();
+    let now = app.now();
 
     if request.client_id != client.client_id && !app.has(Fault::CodeNotBoundToClient) {
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
@@ -239,7 +239,7 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     let presented =
         params.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let mut store = app.store();
-    let now = now();
+    let now = app.now();
     let old = store
         .refresh_tokens
         .get(presented)
@@ -358,7 +358,7 @@ fn id_token(
     access_token: &str,
     user_claims: Option<&Map<String, Value>>,
 ) -> String {
-    let now = now();
+    let now = app.now();
     let mut claims = Map::new();
     let iss =
         if app.has(Fault::IdTokenWrongIss) { "https://wrong-issuer.invalid".to_owned() } else { app.issuer.clone() };

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
@@ -44,24 +43,31 @@ impl std::fmt::Debug for Issued {
     }
 }
 
-/// The credentials STS issued, by access key id, and the mocks' shared
-/// clock offset (seconds added to the real time, to let a scenario step
-/// past an expiry without waiting).
+/// The credentials STS issued, by access key id, and the clock the STS and
+/// storage doubles share (a scenario step moves it past an expiry instead
+/// of waiting).
 #[derive(Debug, Default)]
 pub struct CredentialStore {
     issued: Mutex<HashMap<String, Issued>>,
-    offset: AtomicI64,
+    clock: crate::time::Clock,
 }
 
 impl CredentialStore {
-    /// The mocks' now: real time plus the offset.
-    pub fn now(&self) -> i64 {
-        crate::time::now_secs() + self.offset.load(Ordering::SeqCst)
+    /// A store whose doubles read `clock` (a child of the run's clock, so
+    /// that the doubles see what the IdP sees and can still be moved alone).
+    #[must_use]
+    pub fn with_clock(clock: crate::time::Clock) -> Self {
+        Self { issued: Mutex::default(), clock }
     }
 
-    /// Moves the mocks' clock forward by `secs`.
+    /// The doubles' now, in seconds since the UNIX epoch.
+    pub fn now(&self) -> i64 {
+        self.clock.now_secs()
+    }
+
+    /// Moves the doubles' clock forward by `secs`.
     pub fn advance(&self, secs: i64) {
-        self.offset.fetch_add(secs, Ordering::SeqCst);
+        self.clock.advance(secs);
     }
 
     /// The credentials with `access_key_id`, if STS issued them.
