@@ -352,7 +352,13 @@ impl Settings {
     }
 
     fn builder(&self) -> reqwest::ClientBuilder {
-        let mut b = kensa_mocks::client_builder()
+        // Extra trust anchors need a TLS configuration of the client's own.
+        let b = if self.extra_roots.is_empty() {
+            kensa_mocks::client_builder()
+        } else {
+            kensa_mocks::client_builder_own_roots()
+        };
+        let mut b = b
             .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout.min(self.timeout))
