@@ -7,7 +7,8 @@
 //!   states it (exactly one);
 //! - `@spec:SOURCE` — the spec section it enforces (one or more);
 //! - `@fault:NAME` — a reference-IdP fault that must make it fail (one or
-//!   more; the fault-matrix test proves each).
+//!   more, on the scenario or inherited from its feature or rule; the fault
+//!   matrix proves each).
 //!
 //! The scenario's description (the text under its title) quotes the spec
 //! sentence.
@@ -228,7 +229,14 @@ fn parse_check(
     if specs.is_empty() {
         return Err(err("no @spec:SOURCE tag".into()));
     }
-    let faults: Vec<String> = sc.tags.iter().filter_map(|t| t.strip_prefix("fault:")).map(str::to_owned).collect();
+    // Faults, like needs, are inherited from the feature and the rule: a
+    // fault that breaks every check of a file is tagged once, on it.
+    let mut faults: Vec<String> = Vec::new();
+    for f in tags.iter().filter_map(|t| t.strip_prefix("fault:")) {
+        if !faults.iter().any(|x| x == f) {
+            faults.push(f.to_owned());
+        }
+    }
     if !sc.examples.is_empty() {
         return Err(err("Scenario Outlines are not checks: write one scenario per check".into()));
     }
