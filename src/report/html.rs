@@ -237,7 +237,8 @@ main{padding:8px 24px 40px;max-width:1400px}
 h2{font-size:17px;margin:22px 0 8px}
 table{border-collapse:collapse;background:#fff}th,td{border:1px solid #d9dde3;padding:3px 8px;text-align:left;vertical-align:top}
 .fails{background:#fff;border-left:5px solid #b3261e;padding:8px 14px}.fails li{margin:4px 0}.fails .m{color:#5b6270;font-size:13px}
-.badge,.cell{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600}
+.badge{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600}
+td.cell{font-size:12px;font-weight:600;white-space:nowrap}
 .v-pass{background:#dff3e4;color:#17602c}.v-fail{background:#fbe0de;color:#9c1c14}.v-xfail{background:#fff1cc;color:#7a5400}
 .v-xpass{background:#e8dcff;color:#4b2a8a}.v-notrun,.v-skipped{background:#e6e8eb;color:#444}
 td.cell a{color:inherit;text-decoration:none;display:block}
