@@ -5,6 +5,8 @@
 //! - `fault_matrix`: for every fault switch of the reference IdP, exactly the
 //!   checks tagged with that fault fail, and no secret reaches a report;
 //! - `cli`: bad input gives one clear line and exit code 2;
+//! - `clock`: expiry steps move the embedded IdP's clock, only in `@serial`
+//!   scenarios;
 //! - `snapshots`: drift fails with a diff, `--update-snapshots` blesses it;
 //! - `load`: the load mode measures and counts failed calls;
 //! - `remote`: the example profiles pass against served real IdPs, bad
@@ -15,6 +17,7 @@
 //!   without Docker.
 
 mod cli;
+mod clock;
 mod common;
 mod containers;
 mod e2e;
