@@ -216,9 +216,12 @@ pub struct KensaWorld {
     /// When the last successful token response arrived, by the scenario's
     /// clock (seconds since the UNIX epoch).
     pub tokens_at: Option<i64>,
-    /// Whether the scenario runs `@serial` (alone): only such a scenario
-    /// may move the target's clock.
+    /// Whether the scenario runs alone (`@serial`, or `@moves-clock`
+    /// against a target whose clock kensa moves): only such a scenario may
+    /// move the target's clock.
     pub serial: bool,
+    /// Seconds this scenario moved the target's clock (undone after it).
+    pub clock_moved: i64,
     /// Facts a passing check reports without failing (a SHOULD the target
     /// meets late, a token that outlives a logout): shown in every report.
     pub notes: Vec<String>,
@@ -388,6 +391,7 @@ impl KensaWorld {
             resource: None,
             tokens_at: None,
             serial: false,
+            clock_moved: 0,
             notes: Vec::new(),
             redirected_to_altered: Vec::new(),
             request_uri_fetches: 0,
@@ -398,7 +402,17 @@ impl KensaWorld {
     /// Ends the scenario: puts a rotated SAML signing key back, retires the
     /// scenario's external API, and returns what the reports keep of it
     /// (exchanges, claim comparisons, notes, all scrubbed).
-    pub async fn teardown(&mut self) -> crate::report::ScenarioRecord {
+    ///
+    /// The target's clock goes back by what this scenario moved it: the
+    /// scenario ran alone, and later scenarios (or an IdP-initiated SAML
+    /// response sent to a real STS) see the real time again.
+    pub async fn teardown(&mut self, keep_exchanges: bool) -> crate::report::ScenarioRecord {
+        if self.clock_moved != 0
+            && let Some(clock) = &self.ctx.target.clock
+        {
+            clock.advance(-self.clock_moved);
+            self.clock_moved = 0;
+        }
         // A rotation scenario (run @serial) puts the IdP's first signing
         // key back, so that later scenarios and a fault's effect stay
         // confined to it.
@@ -416,7 +430,7 @@ impl KensaWorld {
             self.ctx.router.unroute(&keys);
         }
         crate::report::ScenarioRecord {
-            exchanges: self.http.exchanges(),
+            exchanges: if keep_exchanges { self.http.exchanges() } else { Vec::new() },
             diffs: std::mem::take(&mut self.diffs),
             notes: self.notes.iter().map(|n| self.ctx.scrubber.scrub(n)).collect(),
         }
@@ -449,11 +463,12 @@ impl KensaWorld {
             Some(clock) => {
                 if !self.serial {
                     bail!(
-                        "this scenario moves the target's clock by {secs} s, so it must be tagged @serial: \
-                         scenarios running beside it would see their tokens age at once"
+                        "this scenario moves the target's clock by {secs} s, so it must be tagged @moves-clock \
+                         (or @serial) to run alone: scenarios running beside it would see their tokens age at once"
                     );
                 }
                 clock.advance(secs);
+                self.clock_moved += secs;
                 self.notes.push(format!(
                     "the target's clock was moved {secs} s forward instead of waiting; kensa judged exp, iat and nbf by \
                      the moved clock (now {} s ahead of real time)",

@@ -1,12 +1,12 @@
 //! The clock the embedded run moves: an expiry step moves the reference
-//! IdP's clock instead of waiting, says so in the report, and is refused in a
-//! scenario that runs beside others.
+//! IdP's clock instead of waiting, says so in the report, puts it back after
+//! the scenario, and is refused in a scenario that runs beside others.
 
 use crate::common::{kensa, summary};
 
 const FEATURE: &str = r#"@area:clock @needs:oidc
 Feature: Expiry by a moved clock
-  @check:CLOCK-01 @serial @MUST @spec:RFC6750-3.1 @fault:userinfo-accepts-expired-token
+  @check:CLOCK-01 @moves-clock @MUST @spec:RFC6750-3.1 @fault:userinfo-accepts-expired-token
   Scenario: An expired access token is refused at the userinfo endpoint
     RFC 6750, 3.1, invalid_token: "The access token provided is expired".
 
@@ -19,7 +19,7 @@ Feature: Expiry by a moved clock
     Then the userinfo request is refused with 401 and error "invalid_token"
 
   @check:CLOCK-02 @MUST @spec:RFC6750-3.1 @fault:userinfo-accepts-expired-token
-  Scenario: The same, not tagged @serial
+  Scenario: The same, not tagged to run alone
     RFC 6750, 3.1, invalid_token: "The access token provided is expired".
 
     Given the target's discovery document
@@ -48,5 +48,5 @@ fn an_expiry_moves_the_embedded_clock_in_serial_scenarios_only() {
     assert!(notes.contains("clock was moved") && notes.contains("judged exp"), "{notes}");
     let concurrent = check("CLOCK-02");
     assert_eq!(concurrent["status"], "failed");
-    assert!(concurrent["message"].as_str().unwrap().contains("must be tagged @serial"), "{concurrent}");
+    assert!(concurrent["message"].as_str().unwrap().contains("must be tagged @moves-clock"), "{concurrent}");
 }

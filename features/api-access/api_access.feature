@@ -54,7 +54,7 @@ Feature: API access with the IdP's access tokens
     Then the API refuses the call with 401 and "invalid_token"
     And the API refused it because the token is for another resource server
 
-  @check:API-04 @serial @MUST @spec:RFC6749-6 @spec:RFC6750-3.1 @fault:refresh-access-token-keeps-expiry @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
+  @check:API-04 @moves-clock @MUST @spec:RFC6749-6 @spec:RFC6750-3.1 @fault:refresh-access-token-keeps-expiry @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: After the access token expires, one refresh and one retry succeed
     RFC 6750, 3.1: an expired token gets invalid_token; RFC 6749, 6: the client
     uses its refresh token to "obtain a new access token", which must open the
@@ -67,7 +67,7 @@ Feature: API access with the IdP's access tokens
     And the API client calls "/text/documents", refreshing once if the API answers 401
     Then the call was refused as invalid_token, one refresh succeeded and the retry was accepted
 
-  @check:API-05 @serial @MUST @spec:RFC7009-2.1 @spec:RFC6749-5.2 @fault:revocation-noop @fault:introspection-always-inactive
+  @check:API-05 @moves-clock @MUST @spec:RFC7009-2.1 @spec:RFC6749-5.2 @fault:revocation-noop @fault:introspection-always-inactive
   Scenario: A revoked refresh token gives invalid_grant and the user logs in again
     RFC 7009, 2.1: the revoked token is invalidated; RFC 6749, 5.2: an invalid
     or revoked refresh token gets invalid_grant. The client then sends the user
@@ -81,7 +81,7 @@ Feature: API access with the IdP's access tokens
     And the API client calls "/text/documents", refreshing once if the API answers 401
     Then the refresh was refused with "invalid_grant" and a fresh login gets an access token the API accepts
 
-  @check:API-06 @serial @MUST @spec:RFC6749-5.2 @fault:refresh-token-lifetime-ignored @fault:introspection-always-inactive
+  @check:API-06 @moves-clock @MUST @spec:RFC6749-5.2 @fault:refresh-token-lifetime-ignored @fault:introspection-always-inactive
   Scenario: An expired refresh token gives invalid_grant and the user logs in again
     RFC 6749, 5.2: an "expired" refresh token gets invalid_grant. The api-short
     client's refresh tokens live 10 seconds.
@@ -93,7 +93,7 @@ Feature: API access with the IdP's access tokens
     And the API client calls "/text/documents", refreshing once if the API answers 401
     Then the refresh was refused with "invalid_grant" and a fresh login gets an access token the API accepts
 
-  @check:API-07 @serial @MUST @spec:RFC7009-2.1 @fault:revocation-noop @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
+  @check:API-07 @moves-clock @MUST @spec:RFC7009-2.1 @fault:revocation-noop @fault:access-token-typ-jwt @fault:access-token-aud-is-client @fault:access-token-bad-signature @fault:access-token-wrong-iss @fault:access-token-no-client-id
   Scenario: Logout revokes the refresh token; a JWT access token lasts until it expires
     RFC 7009, 2.1: "the authorization server invalidates the token"; a
     revoked refresh token gets no new tokens. A JWT access token is validated

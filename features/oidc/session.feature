@@ -30,7 +30,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     When the client exchanges the code
     Then the ID token's sub is the earlier ID token's
 
-  @check:OIDC-AUTHZ-09 @serial @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:prompt-login-ignored @cert:oidcc-prompt-login
+  @check:OIDC-AUTHZ-09 @moves-clock @SHOULD @spec:OIDC-Core-3.1.2.1 @fault:prompt-login-ignored @cert:oidcc-prompt-login
   Scenario: prompt=login makes the user authenticate again
     OpenID Connect Core 1.0, 3.1.2.1, prompt login: "The Authorization Server
     SHOULD prompt the End-User for reauthentication. If it cannot reauthenticate
@@ -44,7 +44,7 @@ Feature: The IdP's session: prompt, max_age and id_token_hint
     Then the ID token's sub is the earlier ID token's
     And the ID token's auth_time is later than the earlier ID token's if both have one
 
-  @check:OIDC-AUTHZ-10 @serial @MUST @spec:OIDC-Core-3.1.2.1 @spec:OIDC-Core-2 @fault:max-age-ignored @fault:auth-time-missing @cert:oidcc-max-age-1
+  @check:OIDC-AUTHZ-10 @moves-clock @MUST @spec:OIDC-Core-3.1.2.1 @spec:OIDC-Core-2 @fault:max-age-ignored @fault:auth-time-missing @cert:oidcc-max-age-1
   Scenario: A session older than max_age is not used: the user authenticates again
     OpenID Connect Core 1.0, 3.1.2.1, max_age: "If the elapsed time is greater
     than this value, the OP MUST attempt to actively re-authenticate the

@@ -68,7 +68,7 @@ Feature: UserInfo endpoint
     When the client calls the userinfo endpoint with the access token only in the URL query
     Then the userinfo request is refused
 
-  @check:OIDC-UI-07 @serial @MUST @spec:RFC6750-3.1 @spec:OIDC-Core-5.3.3 @fault:userinfo-accepts-expired-token @fault:userinfo-accepts-invalid-token
+  @check:OIDC-UI-07 @moves-clock @MUST @spec:RFC6750-3.1 @spec:OIDC-Core-5.3.3 @fault:userinfo-accepts-expired-token @fault:userinfo-accepts-invalid-token
   Scenario: UserInfo refuses an expired access token with invalid_token
     RFC 6750, 3.1, invalid_token: "The access token provided is expired,
     revoked, malformed, or invalid for other reasons." The api client's access

@@ -421,13 +421,14 @@ pub struct IdTokenExpectations {
 ///
 /// # Errors
 /// The first rule that fails.
-pub fn verify_id_token(token: &str, jwks: &Jwks, exp: &IdTokenExpectations) -> Result<Jwt, JwtError> {
+/// `now` is the verifier's time in seconds since the UNIX epoch (the
+/// scenario's clock, which a run against the embedded IdP moves).
+pub fn verify_id_token(token: &str, jwks: &Jwks, exp: &IdTokenExpectations, now: i64) -> Result<Jwt, JwtError> {
     let jwt = Jwt::parse(token)?;
     jwt.verify_signature(jwks, &exp.algs)?;
     jwt.check_required_claims()?;
     jwt.check_iss(&exp.issuer)?;
     jwt.check_aud(&exp.client_id)?;
-    let now = super::now_secs();
     jwt.check_exp(now, exp.leeway)?;
     jwt.check_iat(now, exp.leeway)?;
     jwt.check_nbf(now, exp.leeway)?;
@@ -488,19 +489,19 @@ mod tests {
     #[test]
     fn valid_rs256_and_es256_tokens_verify() {
         let t = sign(&claims(), Algorithm::RS256, "r1", &rsa());
-        verify_id_token(&t, &jwks(), &expectations()).unwrap();
+        verify_id_token(&t, &jwks(), &expectations(), crate::oidc::now_secs()).unwrap();
         let ec = EncodingKey::from_ec_pem(&key("es256.pem")).unwrap();
         let mut c = claims();
         c["at_hash"] = left_half_hash("ES256", b"access-token-1").unwrap().into();
         let t = sign(&c, Algorithm::ES256, "e1", &ec);
-        verify_id_token(&t, &jwks(), &expectations()).unwrap();
+        verify_id_token(&t, &jwks(), &expectations(), crate::oidc::now_secs()).unwrap();
     }
 
     #[test]
     fn alg_none_is_refused() {
         let h = oidc_b64(r#"{"alg":"none","typ":"JWT"}"#);
         let p = oidc_b64(&claims().to_string());
-        let err = verify_id_token(&format!("{h}.{p}."), &jwks(), &expectations()).unwrap_err();
+        let err = verify_id_token(&format!("{h}.{p}."), &jwks(), &expectations(), crate::oidc::now_secs()).unwrap_err();
         assert!(matches!(err, JwtError::Unsigned), "{err}");
     }
 
@@ -511,7 +512,7 @@ mod tests {
     #[test]
     fn hs256_keyed_with_public_key_is_refused() {
         let t = sign(&claims(), Algorithm::HS256, "r1", &EncodingKey::from_secret(b"public key text"));
-        let err = verify_id_token(&t, &jwks(), &expectations()).unwrap_err();
+        let err = verify_id_token(&t, &jwks(), &expectations(), crate::oidc::now_secs()).unwrap_err();
         assert!(matches!(err, JwtError::Symmetric { .. }), "{err}");
     }
 
@@ -519,10 +520,13 @@ mod tests {
     fn wrong_key_fails_signature() {
         let rogue = EncodingKey::from_rsa_pem(&key("rs256-rogue.pem")).unwrap();
         let t = sign(&claims(), Algorithm::RS256, "r1", &rogue);
-        let err = verify_id_token(&t, &jwks(), &expectations()).unwrap_err();
+        let err = verify_id_token(&t, &jwks(), &expectations(), crate::oidc::now_secs()).unwrap_err();
         assert!(matches!(err, JwtError::BadSignature { .. }), "{err}");
         let t = sign(&claims(), Algorithm::RS256, "unknown", &rsa());
-        assert!(matches!(verify_id_token(&t, &jwks(), &expectations()), Err(JwtError::Key(_))));
+        assert!(matches!(
+            verify_id_token(&t, &jwks(), &expectations(), crate::oidc::now_secs()),
+            Err(JwtError::Key(_))
+        ));
     }
 
     #[test]
@@ -541,13 +545,18 @@ mod tests {
             let mut c = claims();
             c[claim] = value;
             let t = sign(&c, Algorithm::RS256, "r1", &rsa());
-            let err = verify_id_token(&t, &jwks(), &expectations()).unwrap_err();
+            let err = verify_id_token(&t, &jwks(), &expectations(), crate::oidc::now_secs()).unwrap_err();
             assert!(err.to_string().contains(expect), "{claim}: {err}");
         }
         let mut c = claims();
         c.as_object_mut().unwrap().remove("iat");
         let t = sign(&c, Algorithm::RS256, "r1", &rsa());
-        assert!(verify_id_token(&t, &jwks(), &expectations()).unwrap_err().to_string().contains("iat"));
+        assert!(
+            verify_id_token(&t, &jwks(), &expectations(), crate::oidc::now_secs())
+                .unwrap_err()
+                .to_string()
+                .contains("iat")
+        );
     }
 
     #[test]

@@ -100,17 +100,37 @@ async fn instance(plan: &Plan, fault: Option<Fault>) -> Ran {
     };
     let ran = match run_target(plan, inst).await {
         TargetRun::Ran { mut summary, .. } => {
-            // The HTML report and HAR file are not written for the matrix:
-            // drop the exchanges as each instance ends.
+            // The instance's scrubber knows its tokens and goes with it:
+            // everything kept of the instance passes it now. (The HTML
+            // report and HAR file are not written for the matrix, so no
+            // exchange is kept.)
             for c in &mut summary.checks {
                 c.exchanges.clear();
+                c.message = c.message.take().map(|m| own.scrub(&m));
+                c.notes = c.notes.iter().map(|n| own.scrub(n)).collect();
+                for d in &mut c.diffs {
+                    d.left = scrub_json(&own, &d.left);
+                    d.right = scrub_json(&own, &d.right);
+                }
             }
+            summary.error = summary.error.take().map(|e| own.scrub(&e));
             Ok(summary)
         }
         TargetRun::NotStarted { reason, .. } => Err(Some(own.scrub(&reason))),
         TargetRun::Interrupted => Err(None),
     };
     (fault, ran)
+}
+
+/// A JSON value with every string passed through `scrubber`.
+fn scrub_json(scrubber: &Scrubber, v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(scrubber.scrub(s)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| scrub_json(scrubber, i)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, i)| (k.clone(), scrub_json(scrubber, i))).collect()),
+        other => other.clone(),
+    }
 }
 
 /// Runs the matrix over `faults` (and the clean IdP), writes summary.json,
@@ -153,18 +173,33 @@ pub(crate) async fn run(
             let (tx, rx) = tokio::sync::oneshot::channel();
             let spawned = std::thread::Builder::new()
                 .name(format!("kensa-fault-{}", fault.map_or("none", Fault::name)))
-                .spawn(move || {
-                    let ran = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                        Ok(rt) => rt.block_on(instance(&plan, fault)),
-                        Err(e) => (fault, Err(Some(format!("cannot start a runtime for the instance: {e}")))),
-                    };
-                    let _ = tx.send(ran);
+                .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => {
+                        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            rt.block_on(instance(&plan, fault))
+                        }))
+                        .unwrap_or_else(|panic| {
+                            let text = panic
+                                .downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                                .unwrap_or_default();
+                            (fault, Err(Some(format!("the instance panicked: {}", crate::http::preview(&text, 300)))))
+                        });
+                        // The result first: the runtime's shutdown waits for
+                        // blocking work, which must not hold up the matrix.
+                        let _ = tx.send(ran);
+                        rt.shutdown_timeout(std::time::Duration::from_secs(5));
+                    }
+                    Err(e) => {
+                        let _ = tx.send((fault, Err(Some(format!("cannot start a runtime for the instance: {e}")))));
+                    }
                 });
             async move {
                 if let Err(e) = spawned {
                     return (fault, Err(Some(format!("cannot start a thread for the instance: {e}"))));
                 }
-                rx.await.unwrap_or_else(|_| (fault, Err(Some("the instance's thread panicked".into()))))
+                rx.await.unwrap_or_else(|_| (fault, Err(Some("the instance's thread ended without a result".into()))))
             }
         })
         .buffer_unordered(parallel);

@@ -138,13 +138,41 @@ pub async fn run(opts: Options) -> u8 {
         Ok(i) => i,
         Err(e) => return setup_error(format!("cannot listen for Ctrl-C: {e}")),
     };
-    // Step failures reach the reports through cucumber; the default panic
-    // hook would print each one a second time, unscrubbed, to stderr.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let code = run_with(opts, interrupt).await;
-    std::panic::set_hook(hook);
-    code
+    run_with(opts, interrupt).await
+}
+
+/// While held, panics print nothing: step failures reach the reports
+/// through cucumber, and the default hook would print each one a second
+/// time, unscrubbed, to stderr. Runs of several targets at once (the fault
+/// matrix) each hold one; the hook comes back when the last is dropped.
+pub(crate) struct QuietPanics(());
+
+type PanicHook = dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static;
+
+static QUIET_PANICS: std::sync::Mutex<(usize, Option<Box<PanicHook>>)> = std::sync::Mutex::new((0, None));
+
+impl QuietPanics {
+    pub(crate) fn hold() -> Self {
+        let mut state = QUIET_PANICS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.0 == 0 {
+            state.1 = Some(std::panic::take_hook());
+            std::panic::set_hook(Box::new(|_| {}));
+        }
+        state.0 += 1;
+        Self(())
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        let mut state = QUIET_PANICS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.0 = state.0.saturating_sub(1);
+        if state.0 == 0
+            && let Some(hook) = state.1.take()
+        {
+            std::panic::set_hook(hook);
+        }
+    }
 }
 
 /// Parses `--fault`: none, one fault, or the matrix (`all`, or a list).
@@ -208,6 +236,19 @@ async fn run_with(opts: Options, interrupt: Interrupt) -> u8 {
     let faulty = !matches!(choice, FaultChoice::None);
     if faulty && names.iter().any(|n| n != "embedded") {
         return setup_error("--fault works only with the embedded target (the reference IdP)");
+    }
+    if let FaultChoice::Matrix(_) = choice {
+        // Every selected check must run in every instance: a stop at the
+        // first failure, or checks skipped for real AWS, would read as
+        // checks the faults broke.
+        if opts.fail_fast {
+            return setup_error("--fail-fast stops at the first failure; the fault matrix needs every check's verdict");
+        }
+        if opts.aws != "mock" {
+            return setup_error(
+                "the fault matrix runs the file linkage against kensa's own STS and storage; drop --aws",
+            );
+        }
     }
     if opts.update_snapshots && faulty {
         return setup_error("--update-snapshots with --fault would bless a broken IdP's output; drop one of them");

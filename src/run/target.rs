@@ -96,6 +96,24 @@ fn plan_skips(plan: &Plan, info: &targets::TargetInfo, name: &str) -> Vec<report
         .collect()
 }
 
+/// Whether cucumber runs a scenario alone: tagged `@serial` (on it, its
+/// rule or its feature), or tagged `@moves-clock` against a target whose
+/// clock kensa moves (against other targets such a scenario really waits,
+/// beside the others).
+fn runs_alone(
+    feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
+    scenario: &cucumber::gherkin::Scenario,
+    movable_clock: bool,
+) -> bool {
+    feature
+        .tags
+        .iter()
+        .chain(rule.iter().flat_map(|r| r.tags.iter()))
+        .chain(scenario.tags.iter())
+        .any(|t| t == "serial" || (movable_clock && t == "moves-clock"))
+}
+
 /// Runs the plan's checks against one target (or one fault instance of the
 /// reference IdP).
 pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
@@ -180,18 +198,20 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
         .tee::<KensaWorld, _>(writer::JUnit::for_tee(junit.clone(), 0))
         .tee::<KensaWorld, _>(writer::Json::for_tee(json.clone()))
         .normalized::<KensaWorld>();
+    let movable_clock = info.clock.is_some();
+    let keep_exchanges = !plan.matrix;
     let mut cucumber = KensaWorld::cucumber()
         .max_concurrent_scenarios(usize::from(opts.concurrency))
-        .before(|feature, rule, scenario, world| {
+        .which_scenario(move |feature, rule, scenario| {
+            if runs_alone(feature, rule, scenario, movable_clock) {
+                cucumber::ScenarioType::Serial
+            } else {
+                cucumber::ScenarioType::Concurrent
+            }
+        })
+        .before(move |feature, rule, scenario, world| {
             world.scenario = Some(world::ScenarioId::of(feature, scenario));
-            // cucumber runs a scenario alone when it, its rule or its
-            // feature is tagged @serial.
-            world.serial = feature
-                .tags
-                .iter()
-                .chain(rule.iter().flat_map(|r| r.tags.iter()))
-                .chain(scenario.tags.iter())
-                .any(|t| t == "serial");
+            world.serial = runs_alone(feature, rule, scenario, movable_clock);
             Box::pin(async {})
         })
         .after(move |feature, _, scenario, _, world| {
@@ -199,7 +219,7 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
             let key = report::scenario_key(feature, scenario);
             Box::pin(async move {
                 let Some(w) = world else { return };
-                let record = w.teardown().await;
+                let record = w.teardown(keep_exchanges).await;
                 if let Ok(mut store) = store.lock() {
                     store.insert(key, record);
                 }
@@ -219,6 +239,7 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
     let run = world::scope(ctx, run);
     let mut target = target;
     let mut died = None;
+    let quiet = super::QuietPanics::hold();
     let interrupted = tokio::select! {
         _ = run => false,
         why = target.died(scrubber) => {
@@ -227,6 +248,7 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
         }
         () = plan.interrupt.clone().wait() => true,
     };
+    drop(quiet);
     // A target that crashed on a request fails the checks at once, and can
     // still be exiting when the run ends: after failures, give its exit a
     // moment to show, so the run reports the crash and not only its effects.
