@@ -188,7 +188,7 @@ struct RunArgs {
     #[arg(long)]
     fault: Option<String>,
     /// With the fault matrix: reference IdP instances run at once.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(1..=64))]
     instances: u16,
     /// Tag expression selecting checks, e.g. "@MUST and @area:token".
     #[arg(long)]
