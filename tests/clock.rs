@@ -4,23 +4,9 @@
 
 use crate::common::{kensa, summary};
 
-const FEATURE: &str = r#"@area:clock @needs:oidc
-Feature: Expiry by a moved clock
-  @check:CLOCK-01 @moves-clock @MUST @spec:RFC6750-3.1 @fault:userinfo-accepts-expired-token
-  Scenario: An expired access token is refused at the userinfo endpoint
-    RFC 6750, 3.1, invalid_token: "The access token provided is expired".
-
-    Given the target's discovery document
-    And the api client
-    When the user logs in with the scope "openid text_apis"
-    And the client exchanges the code
-    And the access token has expired
-    And the client calls the userinfo endpoint with GET
-    Then the userinfo request is refused with 401 and error "invalid_token"
-
-  @check:CLOCK-02 @MUST @spec:RFC6750-3.1 @fault:userinfo-accepts-expired-token
-  Scenario: The same, not tagged to run alone
-    RFC 6750, 3.1, invalid_token: "The access token provided is expired".
+/// The same scenario twice: once tagged to run alone, once not.
+fn feature() -> String {
+    let steps = r#"    RFC 6750, 3.1, invalid_token: "The access token provided is expired".
 
     Given the target's discovery document
     And the api client
@@ -30,11 +16,19 @@ Feature: Expiry by a moved clock
     And the client calls the userinfo endpoint with GET
     Then the userinfo request is refused with 401 and error "invalid_token"
 "#;
+    format!(
+        "@area:clock @needs:oidc\nFeature: Expiry by a moved clock\n\
+         \x20 @check:CLOCK-01 @moves-clock @MUST @spec:RFC6750-3.1 @fault:userinfo-accepts-expired-token\n\
+         \x20 Scenario: An expired access token is refused at the userinfo endpoint\n{steps}\n\
+         \x20 @check:CLOCK-02 @MUST @spec:RFC6750-3.1 @fault:userinfo-accepts-expired-token\n\
+         \x20 Scenario: The same, not tagged to run alone\n{steps}"
+    )
+}
 
 #[test]
 fn an_expiry_moves_the_embedded_clock_in_serial_scenarios_only() {
     let features = tempfile::tempdir().unwrap();
-    std::fs::write(features.path().join("clock.feature"), FEATURE).unwrap();
+    std::fs::write(features.path().join("clock.feature"), feature()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out =
         kensa(&["run", "--features", features.path().to_str().unwrap(), "--report-dir", dir.path().to_str().unwrap()]);
