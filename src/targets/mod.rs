@@ -519,6 +519,7 @@ pub async fn setup(name: &str, fixtures: &Path, scrubber: &Scrubber) -> Result<S
     let spec = process::ProcessSpec::load(&dir)?;
     spec.availability().map_err(|reason| TargetError::Unavailable { target: name.into(), reason })?;
     let realm_json = realm_json(fixtures)?;
+    let _turn = if spec.exclusive { Some(process::take_turn(name).await?) } else { None };
     process::ensure_setup(name, &dir, &spec, &realm_json, scrubber).await?;
     Ok(process::installed_version(&spec).await.unwrap_or(spec.version))
 }
@@ -602,9 +603,13 @@ pub async fn start(name: &str, opts: &StartOptions, scrubber: &Scrubber) -> Resu
             let realm = load_realm(&opts.fixtures)?;
             register_realm_secrets(&realm, scrubber);
             let realm_json = realm_json(&opts.fixtures)?;
+            // A target with one instance folder on the machine: its setup
+            // and its run wait for other kensa runs to finish with it.
+            let turn = if spec.exclusive { Some(process::take_turn(other).await?) } else { None };
             let cache = process::ensure_setup(other, &dir, &spec, &realm_json, scrubber).await?;
             let version = process::installed_version(&spec).await.unwrap_or_else(|| spec.version.clone());
-            let running = process::start(other, &dir, &spec, &cache, &realm_json, opts, scrubber).await?;
+            let mut running = process::start(other, &dir, &spec, &cache, &realm_json, opts, scrubber).await?;
+            running.keep_turn(turn);
             let info = TargetInfo {
                 name: other.into(),
                 issuer: running.issuer.clone(),

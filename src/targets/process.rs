@@ -97,6 +97,10 @@ pub struct ProcessSpec {
     /// The target's SAML IdP side, if it has one.
     #[serde(default)]
     pub saml: Option<SamlSpec>,
+    /// One instance on the machine (its setup is a shared folder such as
+    /// /var/lib/kensa/NAME): kensa runs on this machine take turns with it.
+    #[serde(default)]
+    pub exclusive: bool,
 }
 
 /// A process target's SAML IdP side, with placeholders.
@@ -315,6 +319,9 @@ pub async fn ensure_setup(
 /// A running target process; dropping it stops it.
 #[derive(Debug)]
 pub struct RunningProcess {
+    /// The machine-wide turn of an exclusive target, released when this
+    /// is dropped or the process ends.
+    turn: Option<std::fs::File>,
     child: Option<tokio::process::Child>,
     pid: u32,
     state: PathBuf,
@@ -322,6 +329,61 @@ pub struct RunningProcess {
     pub issuer: String,
     /// Its SAML side, placeholders filled.
     pub saml: Option<super::SamlSide>,
+}
+
+impl RunningProcess {
+    /// Holds the machine-wide turn (see [`take_turn`]) until the target
+    /// stops.
+    pub fn keep_turn(&mut self, turn: Option<std::fs::File>) {
+        self.turn = turn;
+    }
+}
+
+/// How long a run waits for another kensa run's turn with an exclusive
+/// target.
+const TURN_WAIT: Duration = Duration::from_secs(900);
+
+/// Waits for this machine's turn with the exclusive target `name`: an
+/// exclusive lock on a file in the temporary directory, which the operating
+/// system releases when the holder's process ends, however it ends.
+///
+/// # Errors
+/// When the lock file cannot be opened or locked, or the turn does not come
+/// within 15 minutes.
+pub async fn take_turn(name: &str) -> Result<std::fs::File, TargetError> {
+    let path = std::env::temp_dir().join(format!("kensa-target-{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| TargetError::Fixture { path: path.clone(), reason: e.to_string() })?;
+    let started = std::time::Instant::now();
+    let mut told = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(TargetError::Fixture { path, reason: format!("cannot lock: {e}") });
+            }
+        }
+        if started.elapsed() > TURN_WAIT {
+            return Err(TargetError::Start {
+                target: name.into(),
+                reason: format!(
+                    "another kensa run on this machine has held the target for over {} s ({} is locked)",
+                    TURN_WAIT.as_secs(),
+                    path.display()
+                ),
+            });
+        }
+        if !told {
+            eprintln!("kensa: target {name} is in use by another kensa run on this machine; waiting for its turn");
+            told = true;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// A free port on 127.0.0.1.
@@ -345,6 +407,7 @@ pub async fn start(
 ) -> Result<RunningProcess, TargetError> {
     let external_auth_url = opts.external_auth_url.as_deref();
     let io_err = |path: &Path, e: std::io::Error| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() };
+
     let state =
         std::env::temp_dir().join(format!("kensa-{name}-{}-{}", std::process::id(), crate::oidc::random_token(6)));
     std::fs::create_dir_all(&state).map_err(|e| io_err(&state, e))?;
@@ -406,7 +469,7 @@ pub async fn start(
         sso_url: ph.fill(&s.sso),
         rotate: (!s.rotate.is_empty()).then(|| super::Rotate::Command(s.rotate.iter().map(|a| ph.fill(a)).collect())),
     });
-    let mut running = RunningProcess { child: Some(child), pid, state, issuer: issuer.clone(), saml };
+    let mut running = RunningProcess { turn: None, child: Some(child), pid, state, issuer: issuer.clone(), saml };
 
     let http = HttpClient::with_limits(scrubber.clone(), Duration::from_secs(2), 1 << 20)
         .map_err(|e| TargetError::Start { target: name.into(), reason: e.to_string() })?;
