@@ -19,6 +19,27 @@ async fn signed_in(w: &mut KensaWorld) -> StepResult {
     Ok(())
 }
 
+/// Lets the user's session outlive a max_age, then sends an authorization
+/// request with it. max_age=1 (the conformance suite's) loops on a slow OP:
+/// when the new login, its redirect and the authorization request that
+/// follows take more than a second, the OP rightly asks again. So max_age
+/// is three times the slowest exchange of the first login, at least 1 s, and
+/// the session is made one second older than that.
+#[when("the session outlives a max_age and the client sends an authorization request with that max_age")]
+async fn outlived_max_age(w: &mut KensaWorld) -> StepResult {
+    let slowest_ms = w.http.slowest_exchange_ms();
+    let max_age = i64::try_from(slowest_ms.saturating_mul(3).div_ceil(1000)).unwrap_or(i64::MAX).max(1);
+    w.pass_time(max_age + 1).await?;
+    if max_age > 1 {
+        w.notes.push(format!(
+            "max_age was {max_age} s, three times the slowest exchange of the first login ({slowest_ms} ms), and the \
+             session {} s old",
+            max_age + 1
+        ));
+    }
+    send(w, &[("max_age", &max_age.to_string())], false).await
+}
+
 #[when(expr = "{int} seconds pass")]
 async fn seconds_pass(w: &mut KensaWorld, secs: i64) -> StepResult {
     w.pass_time(secs).await?;

@@ -515,6 +515,12 @@ impl HttpClient {
         raw.into_iter().map(|ex| self.scrubbed(ex)).collect()
     }
 
+    /// How long the slowest exchange so far took, in milliseconds.
+    #[must_use]
+    pub fn slowest_exchange_ms(&self) -> u128 {
+        self.exchanges.lock().map(|e| e.iter().map(|x| x.elapsed_ms).max().unwrap_or(0)).unwrap_or(0)
+    }
+
     /// The number of exchanges so far.
     #[must_use]
     pub fn exchange_count(&self) -> usize {
