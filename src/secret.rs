@@ -198,6 +198,18 @@ impl Scrubber {
     /// The matchers of both tiers (`None` when one cannot be built), each
     /// built on first use after a change.
     fn matchers(&self) -> Option<Vec<Arc<aho_corasick::AhoCorasick>>> {
+        // Built already: a read lock, so that scrubs run side by side.
+        {
+            let state = self.inner.read().ok()?;
+            let built = [&state.settled, &state.recent]
+                .into_iter()
+                .filter(|t| !t.values.is_empty())
+                .map(|t| t.matcher.clone())
+                .collect::<Option<Vec<_>>>();
+            if built.is_some() {
+                return built;
+            }
+        }
         let mut guard = self.inner.write().ok()?;
         let state = &mut *guard;
         let mut out = Vec::with_capacity(2);

@@ -455,8 +455,9 @@ impl KensaWorld {
     /// controls it (noted in the report), otherwise really waits.
     ///
     /// # Errors
-    /// When the clock would move in a scenario that is not `@serial`:
-    /// scenarios running beside it would see their tokens jump in age.
+    /// When the clock would move in a scenario that does not run alone
+    /// (`@moves-clock` or `@serial`): scenarios running beside it would see
+    /// their tokens jump in age.
     pub async fn pass_time(&mut self, secs: i64) -> anyhow::Result<()> {
         let secs = secs.max(0);
         match &self.ctx.target.clock {

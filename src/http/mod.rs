@@ -530,13 +530,9 @@ impl HttpClient {
     /// The last `n` exchanges as one line each, for failure messages.
     #[must_use]
     pub fn transcript_tail(&self, n: usize) -> String {
-        let all = self.exchanges.lock().map(|e| e.clone()).unwrap_or_default();
-        let start = all.len().saturating_sub(n);
-        all[start..]
-            .iter()
-            .map(|e| format!("    {}", self.scrubbed(e.clone()).summary()))
-            .collect::<Vec<_>>()
-            .join("\n")
+        let tail: Vec<Exchange> =
+            self.exchanges.lock().map(|e| e[e.len().saturating_sub(n)..].to_vec()).unwrap_or_default();
+        tail.into_iter().map(|e| format!("    {}", self.scrubbed(e).summary())).collect::<Vec<_>>().join("\n")
     }
 
     /// Appends an exchange made by another client.

@@ -91,13 +91,7 @@ async fn instance(plan: &Plan, fault: Option<Fault>) -> Ran {
     // Each instance scrubs its own tokens; realm secrets are registered by
     // the start.
     let own = Scrubber::new();
-    let inst = Instance {
-        name: "embedded".into(),
-        fault,
-        expected: Default::default(),
-        console: false,
-        scrubber: own.clone(),
-    };
+    let inst = Instance { name: "embedded".into(), fault, expected: Default::default(), scrubber: own.clone() };
     let ran = match run_target(plan, inst).await {
         TargetRun::Ran { mut summary, .. } => {
             // The instance's scrubber knows its tokens and goes with it:

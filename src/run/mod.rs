@@ -348,7 +348,7 @@ async fn run_targets(
     let mut blocking_skips = 0;
     for name in names {
         let expected = expected_by_target.remove(name).unwrap_or_default();
-        let inst = Instance { name: name.clone(), fault, expected, console: true, scrubber: scrubber.clone() };
+        let inst = Instance { name: name.clone(), fault, expected, scrubber: scrubber.clone() };
         match target::run_target(plan, inst).await {
             TargetRun::Ran { summary, junit, json } => {
                 if summary.error.is_some() {

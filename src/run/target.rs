@@ -34,9 +34,6 @@ pub(crate) struct Instance {
     pub fault: Option<Fault>,
     /// Known deviations: check id to reason.
     pub expected: HashMap<String, String>,
-    /// Print a line per check (and progress on a terminal); off for the
-    /// instances of a fault matrix, which report as a whole.
-    pub console: bool,
     /// The scrubber of this instance's tokens (and the plan's secrets).
     pub scrubber: Scrubber,
 }
@@ -117,7 +114,10 @@ fn runs_alone(
 /// Runs the plan's checks against one target (or one fault instance of the
 /// reference IdP).
 pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
-    let Instance { name, fault, expected, console, scrubber } = inst;
+    let Instance { name, fault, expected, scrubber } = inst;
+    // A fault matrix's instances report as a whole: no line per check, no
+    // exchanges kept, no pending snapshots.
+    let console = !plan.matrix;
     let (name, scrubber) = (name.as_str(), &scrubber);
     let opts = &plan.opts;
     let selected = plan.checks.len();
@@ -199,7 +199,7 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
         .tee::<KensaWorld, _>(writer::Json::for_tee(json.clone()))
         .normalized::<KensaWorld>();
     let movable_clock = info.clock.is_some();
-    let keep_exchanges = !plan.matrix;
+    let keep_exchanges = console;
     let mut cucumber = KensaWorld::cucumber()
         .max_concurrent_scenarios(usize::from(opts.concurrency))
         .which_scenario(move |feature, rule, scenario| {
