@@ -464,14 +464,13 @@ impl Console {
     }
 }
 
+/// The message of a panic's payload, when it carries one.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+}
+
 fn panic_text(info: &event::Info) -> String {
-    if let Some(s) = info.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = info.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else {
-        "a step panicked".into()
-    }
+    panic_message(&**info).unwrap_or_else(|| "a step panicked".into())
 }
 
 fn step_error(err: &StepError) -> String {

@@ -160,35 +160,40 @@ pub(crate) async fn run(
     let mut stream = futures::stream::iter(instances)
         .map(|fault| {
             let plan = std::sync::Arc::clone(&plan);
-            // Each instance runs on a thread of its own with its own runtime
-            // (its IdP serves there too): cucumber polls all of a run's
-            // scenarios inside one future, which is not Send, so instances
-            // sharing one runtime would share one thread.
+            // Each instance runs on a thread of its own with its own runtime:
+            // cucumber polls all of a run's scenarios inside one future,
+            // which is not Send, so instances sharing one runtime would share
+            // one thread. That thread polls the scenarios; the runtime's own
+            // worker serves the instance's IdP, gateway and mock APIs, so
+            // that a step busy with CPU work never holds up the IdP past its
+            // 2 s timeout for the external password API (with both on one
+            // thread, EXT-04 failed once under a loaded CI machine).
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let spawned = std::thread::Builder::new()
-                .name(format!("kensa-fault-{}", fault.map_or("none", Fault::name)))
-                .spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => {
-                        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            rt.block_on(instance(&plan, fault))
-                        }))
-                        .unwrap_or_else(|panic| {
-                            let text = panic
-                                .downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                                .unwrap_or_default();
-                            (fault, Err(Some(format!("the instance panicked: {}", crate::http::preview(&text, 300)))))
-                        });
-                        // The result first: the runtime's shutdown waits for
-                        // blocking work, which must not hold up the matrix.
-                        let _ = tx.send(ran);
-                        rt.shutdown_timeout(std::time::Duration::from_secs(5));
-                    }
-                    Err(e) => {
-                        let _ = tx.send((fault, Err(Some(format!("cannot start a runtime for the instance: {e}")))));
-                    }
-                });
+            let spawned =
+                std::thread::Builder::new().name(format!("kensa-fault-{}", fault.map_or("none", Fault::name))).spawn(
+                    move || match tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build() {
+                        Ok(rt) => {
+                            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                rt.block_on(instance(&plan, fault))
+                            }))
+                            .unwrap_or_else(|panic| {
+                                let text = crate::report::panic_message(&*panic).unwrap_or_default();
+                                (
+                                    fault,
+                                    Err(Some(format!("the instance panicked: {}", crate::http::preview(&text, 300)))),
+                                )
+                            });
+                            // The result first: the runtime's shutdown waits for
+                            // blocking work, which must not hold up the matrix.
+                            let _ = tx.send(ran);
+                            rt.shutdown_timeout(std::time::Duration::from_secs(5));
+                        }
+                        Err(e) => {
+                            let _ =
+                                tx.send((fault, Err(Some(format!("cannot start a runtime for the instance: {e}")))));
+                        }
+                    },
+                );
             async move {
                 if let Err(e) = spawned {
                     return (fault, Err(Some(format!("cannot start a thread for the instance: {e}"))));

@@ -171,7 +171,7 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
     let snapshots = Arc::new(Snapshots::new(
         &snapshot_root,
         &snapshot_name,
-        (!plan.matrix).then_some(pending.as_path()),
+        console.then_some(pending.as_path()),
         if opts.update_snapshots { snapshot::Mode::Update } else { snapshot::Mode::Check },
         scrubber.clone(),
     ));
