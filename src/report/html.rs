@@ -238,7 +238,8 @@ h2{font-size:17px;margin:22px 0 8px}
 table{border-collapse:collapse;background:#fff}th,td{border:1px solid #d9dde3;padding:3px 8px;text-align:left;vertical-align:top}
 .fails{background:#fff;border-left:5px solid #b3261e;padding:8px 14px}.fails li{margin:4px 0}.fails .m{color:#5b6270;font-size:13px}
 .badge{display:inline-block;border-radius:3px;padding:0 6px;font-size:12px;font-weight:600}
-td.cell{font-size:12px;font-weight:600;white-space:nowrap}
+td.cell{font-size:12px;font-weight:600;white-space:nowrap}td.id{white-space:nowrap}
+#matrix thead th{position:sticky;top:0;background:#fff;box-shadow:0 1px 0 #d9dde3}
 .v-pass{background:#dff3e4;color:#17602c}.v-fail{background:#fbe0de;color:#9c1c14}.v-xfail{background:#fff1cc;color:#7a5400}
 .v-xpass{background:#e8dcff;color:#4b2a8a}.v-notrun,.v-skipped{background:#e6e8eb;color:#444}
 td.cell a{color:inherit;text-decoration:none;display:block}
@@ -259,6 +260,7 @@ details.ex{border:1px solid #e3e6ea;margin:4px 0;border-radius:3px}details.ex>su
 table.hdr{font-size:12px;margin:4px 0}table.hdr caption{text-align:left;color:#5b6270}
 .jwt{display:grid;grid-template-columns:1fr 2fr;gap:6px}code{font-size:12.5px}
 .xreason{background:#fff8e1;padding:4px 8px}
+code,.fails .m,table.hdr td,table.claims td,blockquote,.xreason,.note,details.check>summary{overflow-wrap:anywhere}
 .diff{display:grid;grid-template-columns:1fr 1fr;gap:8px}table.claims{font-size:12px;width:100%}tr.dif td,tr.dif th{background:#fbe0de}
 "##;
 
@@ -268,7 +270,7 @@ const SCRIPT: &str = r##"
  function apply(){
   document.querySelectorAll('#matrix tbody tr').forEach(function(r){
    var okV=!on||r.dataset.v.split(' ').indexOf(on)>=0;
-   var okQ=!q||r.textContent.toLowerCase().indexOf(q)>=0;
+   var okQ=!q||r.dataset.q.indexOf(q)>=0;
    r.style.display=okV&&okQ?'':'none';});
  }
  document.querySelectorAll('.filters button').forEach(function(b){
@@ -404,15 +406,16 @@ pub fn render(summary: &Summary) -> String {
         let _ = write!(out, "<th>{}</th>", esc(&t.target));
     }
     out.push_str("</tr></thead><tbody>");
-    let mut ids: Vec<(&str, &str, &str)> = Vec::new();
+    let mut ids: Vec<&CheckResult> = Vec::new();
     for t in &summary.targets {
         for ch in &t.checks {
-            if !ids.iter().any(|(i, _, _)| *i == ch.id) {
-                ids.push((&ch.id, &ch.level, &ch.title));
+            if !ids.iter().any(|c| c.id == ch.id) {
+                ids.push(ch);
             }
         }
     }
-    for (id, level, title) in ids {
+    for check in ids {
+        let (id, level, title) = (check.id.as_str(), check.level.as_str(), check.title.as_str());
         let mut cells = String::new();
         let mut classes = Vec::new();
         for t in &summary.targets {
@@ -433,10 +436,14 @@ pub fn render(summary: &Summary) -> String {
                 }
             }
         }
+        // What the search box matches: the id, the title and the spec tags,
+        // which the row does not show.
+        let searchable = format!("{id} {title} {}", check.specs.join(" ")).to_lowercase();
         let _ = write!(
             out,
-            "<tr data-v=\"{}\"><td>{}</td><td>{}</td><td>{}</td>{cells}</tr>",
+            "<tr data-v=\"{}\" data-q=\"{}\"><td class=id>{}</td><td>{}</td><td>{}</td>{cells}</tr>",
             classes.join(" "),
+            esc(&searchable),
             esc(id),
             esc(level),
             esc(title)
