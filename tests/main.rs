@@ -14,7 +14,9 @@
 //! - `linkage`: the file linkage over STS and S3 endpoints kensa does not
 //!   start (`--aws sts=URL,s3=URL`), as a vendor runs it against AWS;
 //! - `containers`: the Keycloak target's fixtures, and its clean skip
-//!   without Docker.
+//!   without Docker;
+//! - `report_browser`: the HTML report read in Chromium (the multi-target
+//!   report of `targets`, a run with failures and deviations, a hostile IdP).
 
 mod cli;
 mod clock;
@@ -26,6 +28,7 @@ mod linkage;
 mod load;
 mod process;
 mod remote;
+mod report_browser;
 mod secrets;
 mod snapshots;
 mod targets;

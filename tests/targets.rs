@@ -47,4 +47,6 @@ fn every_target_passes_all_but_its_known_deviations() {
     assert!(matrix.lines().next().unwrap().contains("lemonldap-ng"), "{matrix}");
     assert!(matrix.contains("xfail"), "{matrix}");
     assert_no_secrets(dir.path());
+    // The same report, as a reader sees it in a browser.
+    crate::report_browser::in_browser(&[("multi", dir.path())]);
 }
