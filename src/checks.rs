@@ -163,6 +163,65 @@ fn client_needs<'a>(steps: impl Iterator<Item = &'a gherkin::Step>) -> Vec<Strin
     roles
 }
 
+/// A folder of feature files and the name reports give it: a feature file
+/// is shown as `shown/relative/path.feature`, the same on every machine.
+#[derive(Debug, Clone)]
+pub struct FeatureDir {
+    /// Where the files are.
+    pub path: PathBuf,
+    /// How reports and messages name the folder: `features` for the
+    /// built-in checks, the folder as the user gave it otherwise.
+    pub shown: PathBuf,
+}
+
+impl FeatureDir {
+    /// A folder the user named: shown as given.
+    #[must_use]
+    pub fn given(path: &Path) -> Self {
+        Self { path: path.to_path_buf(), shown: path.to_path_buf() }
+    }
+
+    /// The name of `file`, a file under this folder.
+    #[must_use]
+    pub fn shown_name(&self, file: &Path) -> PathBuf {
+        file.strip_prefix(&self.path).map_or_else(|_| file.to_path_buf(), |rel| self.shown.join(rel))
+    }
+}
+
+/// Feeds cucumber the feature files of several folders, each named by its
+/// [`FeatureDir::shown_name`] (so reports name a built-in feature
+/// `features/oidc/login.feature` wherever kensa unpacked it).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sources;
+
+impl cucumber::Parser<Vec<FeatureDir>> for Sources {
+    type Cli = cucumber::cli::Empty;
+    type Output = futures::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<gherkin::Feature>>>;
+
+    fn parse(self, input: Vec<FeatureDir>, _cli: Self::Cli) -> Self::Output {
+        use cucumber::feature::Ext as _;
+        let mut out = Vec::new();
+        for dir in &input {
+            let mut files = Vec::new();
+            if let Err(e) = feature_files(&dir.path, &mut files) {
+                let source = std::io::Error::other(e.to_string());
+                out.push(Err(gherkin::ParseFileError::Reading { path: dir.path.clone(), source }.into()));
+                continue;
+            }
+            for file in files {
+                out.push(match gherkin::Feature::parse_path(&file, GherkinEnv::default()) {
+                    Ok(mut feature) => {
+                        feature.path = Some(dir.shown_name(&file));
+                        feature.expand_examples().map_err(Into::into)
+                    }
+                    Err(e) => Err(e.into()),
+                });
+            }
+        }
+        futures::stream::iter(out)
+    }
+}
+
 /// All checks of a features directory.
 #[derive(Debug, Clone)]
 pub struct Catalogue {
@@ -265,16 +324,33 @@ impl Catalogue {
     /// An unreadable directory, no feature files, a file that is not valid
     /// Gherkin, a scenario without its check tags, or a duplicate check id.
     pub fn load(dir: &Path) -> Result<Self, CatalogueError> {
+        Self::load_dirs(&[FeatureDir::given(dir)])
+    }
+
+    /// Reads and validates every `.feature` file under each folder, as one
+    /// catalogue (a check id may appear once across all of them). Checks
+    /// and files carry the folders' shown names.
+    ///
+    /// # Errors
+    /// As [`Catalogue::load`], for any of the folders.
+    pub fn load_dirs(dirs: &[FeatureDir]) -> Result<Self, CatalogueError> {
         let mut files = Vec::new();
-        feature_files(dir, &mut files)?;
-        if files.is_empty() {
-            return Err(CatalogueError::Empty(dir.into()));
+        for dir in dirs {
+            let before = files.len();
+            feature_files(&dir.path, &mut files)?;
+            if files.len() == before {
+                return Err(CatalogueError::Empty(dir.shown.clone()));
+            }
         }
         let mut checks = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for path in &files {
+        let mut shown_files = Vec::with_capacity(files.len());
+        for real in &files {
+            let dir = dirs.iter().find(|d| real.starts_with(&d.path)).unwrap_or(&dirs[0]);
+            let path = &dir.shown_name(real);
+            shown_files.push(path.clone());
             let feature =
-                gherkin::Feature::parse_path(path, GherkinEnv::default()).map_err(|e| CatalogueError::Parse {
+                gherkin::Feature::parse_path(real, GherkinEnv::default()).map_err(|e| CatalogueError::Parse {
                     path: path.clone(),
                     reason: e.to_string().lines().next().unwrap_or("").to_owned(),
                 })?;
@@ -292,7 +368,7 @@ impl Catalogue {
                 checks.push(check);
             }
         }
-        Ok(Self { checks, files })
+        Ok(Self { checks, files: shown_files })
     }
 
     /// The check with an id.

@@ -14,6 +14,7 @@
 //! - [`targets`]: the IdPs a run can be pointed at;
 //! - [`load`]: the load mode of the API access profile;
 //! - [`checks`]: the check catalogue read from the feature files;
+//! - [`builtin`]: the feature files and fixtures the binary carries;
 //! - [`certification`]: which checks stand for which module of the OpenID
 //!   Basic OP certification plan;
 //! - [`run`]: a run of the checks, phase by phase, and the fault matrix;
@@ -31,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod aws;
+pub mod builtin;
 pub mod certification;
 pub mod checks;
 pub mod claims;

@@ -5,13 +5,13 @@
 #[path = "../steps/mod.rs"]
 mod steps;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use kensa::checks::Catalogue;
+use kensa::checks::{Catalogue, FeatureDir};
 use kensa::run::{self, EXIT_FAIL, EXIT_PASS, EXIT_SETUP, setup_error};
 use kensa::secret::Scrubber;
 use kensa::targets::{self, StartOptions};
@@ -49,6 +49,10 @@ enum Command {
     /// Start a target on a fixed loopback port and keep it running until
     /// Ctrl-C, to try a profile against it or to explore it by hand.
     Serve(ServeArgs),
+    /// Write a starter profile for a deployment, filled in from its
+    /// discovery document, and an empty list of its known deviations, in
+    /// the current folder (never over existing files).
+    Init(InitArgs),
     /// Load mode for the API access profile, on loopback only: N concurrent
     /// clients, each signed in once, refresh their tokens and call the
     /// resource API gateway; prints throughput and p50/p95/p99 latencies of
@@ -88,9 +92,9 @@ struct LoadArgs {
     /// Logins run at most this many at a time (they are not measured).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     login_concurrency: u16,
-    /// Directory of fixtures (realm.toml, keys/, targets/, api/).
-    #[arg(long, default_value = "fixtures")]
-    fixtures: PathBuf,
+    /// Directory of fixtures (realm.toml, keys/, targets/, api/) [default: the built-in fixtures].
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
     /// Where load.json is written.
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
@@ -124,9 +128,23 @@ struct ServeArgs {
     /// The loopback port to serve on.
     #[arg(long, default_value_t = 9400)]
     port: u16,
-    /// Directory of fixtures (realm.toml, keys/, targets/).
-    #[arg(long, default_value = "fixtures")]
-    fixtures: PathBuf,
+    /// Directory of fixtures (realm.toml, keys/, targets/) [default: the built-in fixtures].
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The deployment's issuer URL; its discovery document is read.
+    #[arg(long)]
+    issuer: String,
+    /// The profile's name: it writes NAME.toml and NAME-expected.toml
+    /// [default: from the issuer's host and path].
+    #[arg(long)]
+    name: Option<String>,
+    /// The folder to write into.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -141,23 +159,28 @@ struct SetupArgs {
     /// Targets to set up: names, or `all` for every process target.
     #[arg(default_value = "all")]
     targets: Vec<String>,
-    /// Directory of fixtures (realm.toml, keys/, targets/).
-    #[arg(long, default_value = "fixtures")]
-    fixtures: PathBuf,
+    /// Directory of fixtures (realm.toml, keys/, targets/) [default: the built-in fixtures].
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
 }
 
 #[derive(Args)]
 struct DirArgs {
-    /// Directory of fixtures (realm.toml, keys/, targets/).
-    #[arg(long, default_value = "fixtures")]
-    fixtures: PathBuf,
+    /// Directory of fixtures (realm.toml, keys/, targets/) [default: the built-in fixtures].
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
 }
 
 #[derive(Args)]
 struct ChecksArgs {
-    /// Directory of .feature files.
-    #[arg(long, default_value = "features")]
-    features: PathBuf,
+    /// Directory of .feature files, instead of the built-in checks.
+    #[arg(long)]
+    features: Option<PathBuf>,
+    /// Directory of .feature files whose checks are added beside the
+    /// built-in ones (or beside --features); repeatable. Their steps are
+    /// kensa's steps, and a check id may appear only once in all of them.
+    #[arg(long = "add-features", value_name = "DIR")]
+    add_features: Vec<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -202,12 +225,17 @@ struct RunArgs {
     /// Where reports are written.
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
-    /// Directory of .feature files.
-    #[arg(long, default_value = "features")]
-    features: PathBuf,
-    /// Directory of fixtures (realm.toml, keys/).
-    #[arg(long, default_value = "fixtures")]
-    fixtures: PathBuf,
+    /// Directory of .feature files, instead of the built-in checks.
+    #[arg(long)]
+    features: Option<PathBuf>,
+    /// Directory of .feature files whose checks are added beside the
+    /// built-in ones (or beside --features); repeatable. Their steps are
+    /// kensa's steps, and a check id may appear only once in all of them.
+    #[arg(long = "add-features", value_name = "DIR")]
+    add_features: Vec<PathBuf>,
+    /// Directory of fixtures (realm.toml, keys/) [default: the built-in fixtures].
+    #[arg(long)]
+    fixtures: Option<PathBuf>,
     /// Print only the summary, not a line per check.
     #[arg(long, short)]
     quiet: bool,
@@ -245,16 +273,36 @@ fn main() -> ExitCode {
         Command::Load(args) => load_blocking(&args),
         Command::Profile(args) => profile_blocking(&args),
         Command::Serve(args) => serve_blocking(&args),
+        Command::Init(args) => init_blocking(&args),
     };
     ExitCode::from(code)
 }
 
-fn load_catalogue(features: &Path) -> Result<Catalogue, u8> {
-    run::load_catalogue(features).map_err(setup_error)
+/// The fixtures folder: `--fixtures DIR`, else the built-in fixtures.
+fn fixtures_dir(given: Option<&PathBuf>) -> Result<PathBuf, u8> {
+    match given {
+        Some(dir) => Ok(dir.clone()),
+        None => kensa::builtin::fixtures().map_err(setup_error),
+    }
+}
+
+/// The feature folders: `--features DIR` or the built-in checks, then every
+/// `--add-features DIR`.
+fn feature_dirs(features: Option<&PathBuf>, added: &[PathBuf]) -> Result<Vec<FeatureDir>, u8> {
+    let base = match features {
+        Some(dir) => FeatureDir::given(dir),
+        None => FeatureDir { path: kensa::builtin::features().map_err(setup_error)?, shown: PathBuf::from("features") },
+    };
+    Ok(std::iter::once(base).chain(added.iter().map(|d| FeatureDir::given(d))).collect())
+}
+
+fn load_catalogue(args: &ChecksArgs) -> Result<Catalogue, u8> {
+    let dirs = feature_dirs(args.features.as_ref(), &args.add_features)?;
+    run::load_catalogue(&dirs).map_err(setup_error)
 }
 
 fn list_checks(args: &ChecksArgs) -> u8 {
-    let cat = match load_catalogue(&args.features) {
+    let cat = match load_catalogue(args) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -282,7 +330,7 @@ fn list_checks(args: &ChecksArgs) -> u8 {
 }
 
 fn list_faults(args: &ChecksArgs) -> u8 {
-    let cat = match load_catalogue(&args.features) {
+    let cat = match load_catalogue(args) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -307,7 +355,11 @@ fn list_faults(args: &ChecksArgs) -> u8 {
 
 fn list_targets(args: &DirArgs) -> u8 {
     kensa::outln!("{:<20} {:<9} {:<12} {:<24} DESCRIPTION", "TARGET", "KIND", "STATUS", "VERSION");
-    for e in targets::catalogue(&args.fixtures) {
+    let fixtures = match fixtures_dir(args.fixtures.as_ref()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    for e in targets::catalogue(&fixtures) {
         let status = if e.availability.is_ok() { "can start" } else { "unavailable" };
         let version = e.version.clone().unwrap_or_default();
         kensa::outln!("{:<20} {:<9} {:<12} {:<24} {}", e.name, e.kind.to_string(), status, version, e.description);
@@ -363,7 +415,11 @@ fn setup_blocking(args: &SetupArgs) -> u8 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let entries = targets::catalogue(&args.fixtures);
+    let fixtures = match fixtures_dir(args.fixtures.as_ref()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let entries = targets::catalogue(&fixtures);
     let names: Vec<String> = if args.targets.iter().any(|t| t == "all") {
         entries.iter().filter(|e| e.kind == targets::Kind::Process).map(|e| e.name.clone()).collect()
     } else {
@@ -371,7 +427,7 @@ fn setup_blocking(args: &SetupArgs) -> u8 {
     };
     let scrubber = Scrubber::new();
     for name in &names {
-        match rt.block_on(targets::setup(name, &args.fixtures, &scrubber)) {
+        match rt.block_on(targets::setup(name, &fixtures, &scrubber)) {
             Ok(version) => kensa::outln!("kensa: target {name} is set up ({version})"),
             Err(e) => return setup_error(e),
         }
@@ -391,7 +447,11 @@ fn load_blocking(args: &LoadArgs) -> u8 {
 }
 
 async fn load(args: &LoadArgs) -> u8 {
-    let rules_path = args.fixtures.join("api").join("routes.toml");
+    let fixtures = match fixtures_dir(args.fixtures.as_ref()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let rules_path = fixtures.join("api").join("routes.toml");
     let rules = match kensa_mocks::api::Rules::load(&rules_path) {
         Ok(r) => r,
         Err(e) => return setup_error(e),
@@ -405,16 +465,12 @@ async fn load(args: &LoadArgs) -> u8 {
         ));
     }
     let scrubber = Scrubber::new();
-    let (router, _directory) = match run::external::start(&args.fixtures).await {
+    let (router, _directory) = match run::external::start(&fixtures).await {
         Ok(started) => started,
         Err(e) => return setup_error(e),
     };
-    let opts = StartOptions {
-        fixtures: args.fixtures.clone(),
-        fault: None,
-        external_auth_url: Some(router.url()),
-        port: None,
-    };
+    let opts =
+        StartOptions { fixtures: fixtures.clone(), fault: None, external_auth_url: Some(router.url()), port: None };
     kensa::outln!("kensa: starting target {} ...", args.target);
     let started = match targets::start(&args.target, &opts, &scrubber).await {
         Ok(t) => t,
@@ -521,6 +577,28 @@ fn profile_blocking(args: &ProfileArgs) -> u8 {
     }
 }
 
+fn init_blocking(args: &InitArgs) -> u8 {
+    let plan = match targets::starter::plan(&args.issuer, args.name.as_deref(), &args.dir) {
+        Ok(p) => p,
+        Err(e) => return setup_error(e),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    kensa::outln!("kensa: reading {}'s discovery document ...", args.issuer);
+    let found = rt.block_on(targets::starter::explore(&args.issuer));
+    match targets::starter::write(&plan, &args.issuer, &found) {
+        Ok(lines) => {
+            for line in lines {
+                kensa::outln!("kensa: {line}");
+            }
+            EXIT_PASS
+        }
+        Err(e) => setup_error(e),
+    }
+}
+
 fn serve_blocking(args: &ServeArgs) -> u8 {
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -531,12 +609,16 @@ fn serve_blocking(args: &ServeArgs) -> u8 {
             Ok(i) => i,
             Err(e) => return setup_error(format!("cannot listen for Ctrl-C: {e}")),
         };
-        let (router, _directory) = match run::external::start(&args.fixtures).await {
+        let fixtures = match fixtures_dir(args.fixtures.as_ref()) {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
+        let (router, _directory) = match run::external::start(&fixtures).await {
             Ok(started) => started,
             Err(e) => return setup_error(e),
         };
         let opts = StartOptions {
-            fixtures: args.fixtures.clone(),
+            fixtures: fixtures.clone(),
             fault: None,
             external_auth_url: Some(router.url()),
             port: Some(args.port),
@@ -563,6 +645,14 @@ fn serve_blocking(args: &ServeArgs) -> u8 {
 }
 
 fn run_blocking(args: RunArgs) -> u8 {
+    let features = match feature_dirs(args.features.as_ref(), &args.add_features) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let fixtures = match fixtures_dir(args.fixtures.as_ref()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -577,8 +667,8 @@ fn run_blocking(args: RunArgs) -> u8 {
         concurrency: args.concurrency,
         instances: args.instances,
         report_dir: args.report_dir,
-        features: args.features,
-        fixtures: args.fixtures,
+        features,
+        fixtures,
         quiet: args.quiet,
         skip_unavailable: args.skip_unavailable,
         snapshots: args.snapshots,

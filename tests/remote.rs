@@ -176,7 +176,11 @@ fn profile_passes(target: &str, profile: &str, min_passed: u64) {
     assert_eq!(run.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("0 matched, 0 drifted, 1 missing"), "{stdout}");
     assert!(
-        stdout.contains(&format!("`kensa run --profile {profile} --snapshots {empty_dir} --update-snapshots`")),
+        // The command reproduces the options that chose the deployment.
+        stdout.contains(&format!(
+            "`kensa run --profile {profile} --issuer {} --snapshots {empty_dir} --update-snapshots`",
+            served.issuer
+        )),
         "{stdout}"
     );
 

@@ -66,7 +66,8 @@ fn drift_fails_with_a_diff_and_update_blesses_it() {
     assert_eq!(out.status.code(), Some(1), "{console}");
     assert!(console.contains("-    \"name\": \"Alice Example\","), "no removed line in the diff:\n{console}");
     assert!(console.contains("+    \"name\": \"Alice Q. Example\","), "no added line in the diff:\n{console}");
-    assert!(console.contains("`kensa run --target embedded --update-snapshots`"), "no way to bless:\n{console}");
+    let bless = format!("`kensa run --target embedded --fixtures {} --update-snapshots`", fixtures.path().display());
+    assert!(console.contains(&bless), "no way to bless:\n{console}");
     let s = summary(reports.path());
     let failed: Vec<&str> = s["targets"][0]["checks"]
         .as_array()
@@ -116,6 +117,7 @@ fn a_target_without_baselines_fails_and_says_how_to_bless() {
     let console = text(&out);
     assert_eq!(out.status.code(), Some(1), "{console}");
     assert!(console.contains("0 matched, 0 drifted, 6 missing, 0 blessed"), "{console}");
-    assert!(console.contains("kensa run --target embedded --update-snapshots"), "{console}");
+    let bless = format!("kensa run --target embedded --fixtures {} --update-snapshots", fixtures.path().display());
+    assert!(console.contains(&bless), "{console}");
     assert!(!fixtures.path().join("snapshots").exists(), "a check run created baselines");
 }

@@ -33,7 +33,7 @@ use std::time::Instant;
 use cucumber::gherkin::tagexpr::TagOperation;
 use kensa_mocks::external::Router;
 
-use crate::checks::{Catalogue, Check};
+use crate::checks::{Catalogue, Check, FeatureDir};
 use crate::report::{self, Counts, Summary, TargetSummary};
 use crate::secret::Scrubber;
 use crate::targets;
@@ -78,9 +78,10 @@ pub struct Options {
     pub instances: u16,
     /// Where reports are written.
     pub report_dir: PathBuf,
-    /// Directory of .feature files.
-    pub features: PathBuf,
-    /// Directory of fixtures.
+    /// Folders of .feature files (the built-in checks, or the user's, and
+    /// any added beside them).
+    pub features: Vec<FeatureDir>,
+    /// Directory of fixtures (the built-in ones unpacked, or the user's).
     pub fixtures: PathBuf,
     /// Only the summary, no line per check.
     pub quiet: bool,
@@ -116,19 +117,19 @@ pub(crate) struct Plan {
     pub matrix: bool,
 }
 
-/// The check catalogue of `features`.
+/// The check catalogue of the feature folders.
 ///
 /// # Errors
-/// When the directory is missing or a feature file is malformed; the
-/// message says which and how to fix it.
-pub fn load_catalogue(features: &std::path::Path) -> Result<Catalogue, String> {
-    if !features.is_dir() {
+/// When a folder is missing or a feature file is malformed; the message
+/// says which and how to fix it.
+pub fn load_catalogue(features: &[FeatureDir]) -> Result<Catalogue, String> {
+    if let Some(missing) = features.iter().find(|d| !d.path.is_dir()) {
         return Err(format!(
-            "features directory {} not found: run kensa from the project root or pass --features DIR",
-            features.display()
+            "features directory {} not found: pass a folder of .feature files (kensa's own checks are built in: drop --features to use them)",
+            missing.shown.display()
         ));
     }
-    Catalogue::load(features).map_err(|e| e.to_string())
+    Catalogue::load_dirs(features).map_err(|e| e.to_string())
 }
 
 /// Runs the checks as `opts` says, writes the reports, and returns the
@@ -252,6 +253,15 @@ async fn run_with(opts: Options, interrupt: Interrupt) -> u8 {
     }
     if opts.update_snapshots && faulty {
         return setup_error("--update-snapshots with --fault would bless a broken IdP's output; drop one of them");
+    }
+    if opts.update_snapshots
+        && opts.snapshots.is_none()
+        && profile.is_none()
+        && opts.fixtures.starts_with(crate::builtin::home())
+    {
+        return setup_error(
+            "--update-snapshots would write into kensa's built-in baselines, which are read-only: pass --snapshots DIR (in kensa's own checkout: --fixtures fixtures)",
+        );
     }
     if opts.update_snapshots && std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
         return setup_error("--update-snapshots is refused in CI (CI is set): bless baselines locally and commit them");

@@ -39,8 +39,9 @@ pub(crate) struct Instance {
 }
 
 /// Where a target's baselines live and the command that blesses them:
-/// `--snapshots DIR` wins, then the folder a profile names, then
-/// FIXTURES/snapshots; each holds one folder per target.
+/// `--snapshots DIR` wins, then the folder a profile names, then, for a
+/// profile, `snapshots/` beside the profile file, and for kensa's own
+/// targets FIXTURES/snapshots; each holds one folder per target.
 fn snapshot_place(plan: &Plan, name: &str) -> (std::path::PathBuf, String, String) {
     let opts = &plan.opts;
     let profile_snapshots = plan.profile.as_ref().and_then(|p| p.snapshots.as_ref());
@@ -50,15 +51,32 @@ fn snapshot_place(plan: &Plan, name: &str) -> (std::path::PathBuf, String, Strin
             dir.parent().map(Path::to_path_buf).unwrap_or_default(),
             dir.file_name().map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned()),
         ),
-        (None, None) => (opts.fixtures.join("snapshots"), name.to_owned()),
+        (None, None) => match &plan.profile {
+            Some(p) => (p.path.parent().map(Path::to_path_buf).unwrap_or_default().join("snapshots"), name.to_owned()),
+            None => (opts.fixtures.join("snapshots"), name.to_owned()),
+        },
+    };
+    // The command reproduces what chose the target and its baselines.
+    let issuer = opts.issuer.as_deref().map(|i| format!(" --issuer {i}")).unwrap_or_default();
+    let fixtures = if opts.fixtures.starts_with(crate::builtin::home()) {
+        String::new()
+    } else {
+        format!(" --fixtures {}", opts.fixtures.display())
     };
     let bless = match (&plan.profile, &opts.snapshots) {
-        (Some(p), Some(root)) => {
-            format!("kensa run --profile {} --snapshots {} --update-snapshots", p.path.display(), root.display())
+        (Some(p), Some(root)) => format!(
+            "kensa run --profile {}{issuer} --snapshots {} --update-snapshots",
+            p.path.display(),
+            root.display()
+        ),
+        (Some(p), None) => format!("kensa run --profile {}{issuer} --update-snapshots", p.path.display()),
+        (None, Some(root)) => {
+            format!("kensa run --target {name}{fixtures} --snapshots {} --update-snapshots", root.display())
         }
-        (Some(p), None) => format!("kensa run --profile {} --update-snapshots", p.path.display()),
-        (None, Some(root)) => format!("kensa run --target {name} --snapshots {} --update-snapshots", root.display()),
-        (None, None) => format!("kensa run --target {name} --update-snapshots"),
+        (None, None) if fixtures.is_empty() => format!(
+            "kensa run --target {name} --snapshots DIR --update-snapshots (the built-in baselines are read-only; in kensa's checkout: --fixtures fixtures)"
+        ),
+        (None, None) => format!("kensa run --target {name}{fixtures} --update-snapshots"),
     };
     (root, folder, bless)
 }
@@ -200,7 +218,8 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
         .normalized::<KensaWorld>();
     let movable_clock = info.clock.is_some();
     let keep_exchanges = console;
-    let mut cucumber = KensaWorld::cucumber()
+    let mut cucumber = KensaWorld::cucumber::<std::path::PathBuf>()
+        .with_parser(crate::checks::Sources)
         .max_concurrent_scenarios(usize::from(opts.concurrency))
         .which_scenario(move |feature, rule, scenario| {
             if runs_alone(feature, rule, scenario, movable_clock) {

@@ -10,6 +10,7 @@ pub mod container;
 pub mod keycloak;
 pub mod process;
 pub mod profile;
+pub mod starter;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -133,9 +134,15 @@ pub fn catalogue(fixtures: &Path) -> Vec<Entry> {
     let realm = fixtures.join("realm.toml");
     let keys = fixtures.join("keys");
     let embedded_ready = if !realm.is_file() {
-        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", realm.display()))
+        Err(format!(
+            "{} is missing: --fixtures names a folder with realm.toml and keys/ (drop --fixtures to use the built-in fixtures)",
+            realm.display()
+        ))
     } else if !keys.is_dir() {
-        Err(format!("{} is missing: run kensa from the project root or pass --fixtures DIR", keys.display()))
+        Err(format!(
+            "{} is missing: --fixtures names a folder with realm.toml and keys/ (drop --fixtures to use the built-in fixtures)",
+            keys.display()
+        ))
     } else {
         Ok(())
     };

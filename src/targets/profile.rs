@@ -277,6 +277,12 @@ impl Profile {
             };
             return Err(err(format!("{at} holds a literal secret; a profile never does: {instead}")));
         }
+        if let Some(at) = placeholder(&toml::Value::Table(doc.clone()), "") {
+            return Err(err(format!(
+                "{at} is still {}: fill in this deployment's value (kensa init leaves these for you)",
+                super::starter::PLACEHOLDER
+            )));
+        }
         let mut raw: Raw = toml::from_str(text).map_err(|e| err(toml_error(&e, text)))?;
         if let Some(i) = issuer {
             i.clone_into(&mut raw.issuer);
@@ -533,6 +539,18 @@ fn literal_secret(value: &toml::Value, at: &str) -> Option<String> {
         toml::Value::Array(items) => {
             items.iter().enumerate().find_map(|(i, v)| literal_secret(v, &format!("{at}[{i}]")))
         }
+        _ => None,
+    }
+}
+
+/// The first key under `value` still holding `kensa init`'s placeholder.
+fn placeholder(value: &toml::Value, at: &str) -> Option<String> {
+    match value {
+        toml::Value::Table(t) => {
+            t.iter().find_map(|(k, v)| placeholder(v, &if at.is_empty() { k.clone() } else { format!("{at}.{k}") }))
+        }
+        toml::Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| placeholder(v, &format!("{at}[{i}]"))),
+        toml::Value::String(s) if s == super::starter::PLACEHOLDER => Some(at.to_owned()),
         _ => None,
     }
 }
