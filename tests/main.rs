@@ -5,6 +5,8 @@
 //! - `fault_matrix`: for every fault switch of the reference IdP, exactly the
 //!   checks tagged with that fault fail, and no secret reaches a report;
 //! - `cli`: bad input gives one clear line and exit code 2;
+//! - `installed`: the binary alone runs from an empty folder with its
+//!   built-in checks, and `kensa init` leads to a green profile run;
 //! - `clock`: expiry steps move the embedded IdP's clock, only in `@serial`
 //!   scenarios;
 //! - `snapshots`: drift fails with a diff, `--update-snapshots` blesses it;
@@ -24,6 +26,7 @@ mod common;
 mod containers;
 mod e2e;
 mod fault_matrix;
+mod installed;
 mod linkage;
 mod load;
 mod process;
