@@ -280,3 +280,109 @@ mod tests {
         assert!(Test::parse("matches", Some("(")).is_err());
     }
 }
+
+/// The standard claims and the JSON type OpenID Connect Core 1.0, 5.1 gives
+/// each (`updated_at` is a JSON number of seconds; `address` a JSON object,
+/// 5.1.1).
+pub const STANDARD_CLAIM_TYPES: &[(&str, &str)] = &[
+    ("sub", "string"),
+    ("name", "string"),
+    ("given_name", "string"),
+    ("family_name", "string"),
+    ("middle_name", "string"),
+    ("nickname", "string"),
+    ("preferred_username", "string"),
+    ("profile", "string"),
+    ("picture", "string"),
+    ("website", "string"),
+    ("email", "string"),
+    ("email_verified", "boolean"),
+    ("gender", "string"),
+    ("birthdate", "string"),
+    ("zoneinfo", "string"),
+    ("locale", "string"),
+    ("phone_number", "string"),
+    ("phone_number_verified", "boolean"),
+    ("address", "object"),
+    ("updated_at", "number"),
+];
+
+/// Judges the standard claims present in `doc` against OpenID Connect Core
+/// 5.1: each has its JSON type, and `email` is an addr-spec. A standard
+/// claim that is absent is not judged: no standard claim but `sub` must be
+/// present (5.4 makes the scope claims voluntary). Returns the names judged
+/// and one line per breach.
+#[must_use]
+pub fn standard_claim_findings(doc: &serde_json::Map<String, Value>) -> (Vec<&'static str>, Vec<String>) {
+    let mut judged = Vec::new();
+    let mut breaches = Vec::new();
+    for (name, want) in STANDARD_CLAIM_TYPES {
+        let Some(v) = doc.get(*name) else { continue };
+        judged.push(*name);
+        let got = type_name(v);
+        let fits = got == *want || (*want == "number" && got == "integer");
+        if !fits {
+            breaches.push(format!("{name} is a JSON {got} ({v}); OpenID Connect Core 5.1 makes it a {want}"));
+        } else if *name == "email" && !v.as_str().is_some_and(is_addr_spec) {
+            breaches.push(format!("email {v} is not an RFC 5322 addr-spec, which OpenID Connect Core 5.1 requires"));
+        }
+    }
+    (judged, breaches)
+}
+
+/// A loose RFC 5322 addr-spec: one `@` with a non-empty local part and
+/// domain, no whitespace.
+fn is_addr_spec(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// Claims a user declares that a claims request may ask for, in a fixed
+/// order of preference: standard claims the user has, `sub` and `address`
+/// left out (`sub` is always returned; `address` is an object).
+#[must_use]
+pub fn requestable_claims(user: &serde_json::Map<String, Value>) -> Vec<&'static str> {
+    const PREFERENCE: &[&str] = &[
+        "email",
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_username",
+        "email_verified",
+        "nickname",
+        "phone_number",
+        "locale",
+        "zoneinfo",
+        "birthdate",
+        "website",
+        "picture",
+        "profile",
+        "middle_name",
+        "gender",
+        "updated_at",
+        "phone_number_verified",
+    ];
+    PREFERENCE.iter().copied().filter(|c| user.contains_key(*c)).collect()
+}
+
+#[cfg(test)]
+mod standard_claims_tests {
+    use super::*;
+
+    #[test]
+    fn present_claims_are_judged_and_absent_ones_are_not() {
+        let doc = serde_json::json!({"sub": "a", "email": "a@b.example", "email_verified": "true", "updated_at": 17});
+        let (judged, breaches) = standard_claim_findings(doc.as_object().unwrap());
+        assert_eq!(judged, ["sub", "email", "email_verified", "updated_at"]);
+        assert_eq!(breaches.len(), 1, "{breaches:?}");
+        assert!(breaches[0].contains("email_verified is a JSON string"));
+        let doc = serde_json::json!({"sub": "a", "email": "not an address"});
+        assert!(standard_claim_findings(doc.as_object().unwrap()).1[0].contains("addr-spec"));
+        let user = serde_json::json!({"sub": "x", "address": {}, "name": "N", "email": "e@x"});
+        assert_eq!(requestable_claims(user.as_object().unwrap()), ["email", "name"]);
+    }
+}

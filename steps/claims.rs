@@ -116,12 +116,26 @@ async fn user(w: &mut KensaWorld, username: String) -> StepResult {
     Ok(())
 }
 
+/// A subject identifier that names no user of the target: another declared
+/// user's, or, where the target declares only one user, one made up so
+/// that it cannot exist there (never an empty value).
+fn other_sub(w: &KensaWorld, mine: &str) -> String {
+    match w.ctx.target.realm.users.iter().find(|u| u.sub != mine && !u.sub.is_empty()) {
+        Some(u) => u.sub.clone(),
+        None => format!(
+            "kensa-no-such-subject-{}",
+            kensa::oidc::pkce::Pkce::generate().verifier.expose().get(..16).unwrap_or("0")
+        ),
+    }
+}
+
 /// The docstring of a step, with `{sub}` and `{other-sub}` replaced by the
-/// subject of the user who logs in and of another realm user.
+/// subject of the user who logs in and of another subject (see
+/// [`other_sub`]).
 fn claims_docstring(w: &KensaWorld, step: &Step) -> anyhow::Result<String> {
     let text = step.docstring.as_deref().ok_or_else(|| anyhow!("this step needs the claims JSON as a docstring"))?;
     let me = w.user()?;
-    let other = w.ctx.target.realm.users.iter().find(|u| u.sub != me.sub).map(|u| u.sub.clone()).unwrap_or_default();
+    let other = other_sub(w, &me.sub);
     let text = text.replace("{sub}", &me.sub).replace("{other-sub}", &other);
     serde_json::from_str::<Value>(&text).map_err(|e| anyhow!("the claims docstring is not JSON: {e}"))?;
     Ok(text)
@@ -142,6 +156,62 @@ async fn login_with_claims(w: &mut KensaWorld, scope: &str, step: &Step, want_co
 #[when(expr = "the user logs in with the scope {string} and the claims parameter:")]
 async fn login_claims(w: &mut KensaWorld, scope: String, step: &Step) -> StepResult {
     login_with_claims(w, &scope, step, true).await
+}
+
+/// Logs in asking, through the claims parameter, `for_what` (`ID token` or
+/// `userinfo`) for two claims the user declares: the first essential, the
+/// second voluntary. Which two come from the target's user (realm fixture
+/// or profile `claims`), never from kensa's own realm; the check needs
+/// `user-claims:2`.
+#[when(
+    regex = r"^the user logs in with the scope openid and the claims parameter asking the (ID token|userinfo) for two claims the user has$"
+)]
+async fn login_claims_user_has(w: &mut KensaWorld, for_what: String) -> StepResult {
+    let user = w.user()?;
+    let picked = kensa::claims::requestable_claims(&user.claims);
+    let [first, second, ..] = picked.as_slice() else {
+        fail!("the target declares fewer than two standard claims for user {} (it has: {picked:?})", user.username);
+    };
+    let member = if for_what == "ID token" { "id_token" } else { "userinfo" };
+    let claims = serde_json::json!({ member: { *first: {"essential": true}, *second: null } }).to_string();
+    let mut req = w.new_auth_request()?;
+    req.scope = "openid".to_owned();
+    req.extra.push(("claims".into(), claims));
+    w.run_login(req, None, Tamper::None).await?;
+    w.code().map_err(|e| anyhow!("{e}{}", super::transcript(w)))?;
+    Ok(())
+}
+
+#[then(regex = r"^the (ID token|userinfo response) has the claims the claims parameter asked for$")]
+async fn has_requested_claims(w: &mut KensaWorld, source: String) -> StepResult {
+    let member = if source == "ID token" { "id_token" } else { "userinfo" };
+    let request = claims_request(w)?;
+    let asked: Vec<String> =
+        request.get(member).and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    if asked.is_empty() {
+        fail!("the claims parameter asked the {member} for nothing");
+    }
+    let doc = document(w, &source)?;
+    let missing: Vec<&String> = asked.iter().filter(|c| doc.get(c.as_str()).is_none()).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        fail!("the {source} lacks {missing:?}, which the claims parameter asked for and the user has")
+    }
+}
+
+/// OpenID Connect Core 5.1 on the standard claims present; absent ones are
+/// not judged. The claims judged are noted.
+#[then("every standard claim in the userinfo response has the type OpenID Connect Core 5.1 gives it")]
+async fn standard_claim_types(w: &mut KensaWorld) -> StepResult {
+    let doc = document(w, "userinfo response")?;
+    let map = doc.as_object().ok_or_else(|| anyhow!("the userinfo response is not a JSON object"))?;
+    if !map.contains_key("sub") {
+        fail!("the userinfo response has no sub, which OpenID Connect Core 5.3.2 says MUST always be returned");
+    }
+    let (judged, breaches) = kensa::claims::standard_claim_findings(map);
+    w.notes.push(format!("standard claims judged: {}", judged.join(", ")));
+    if breaches.is_empty() { Ok(()) } else { fail!("{}", breaches.join("\n")) }
 }
 
 #[when(expr = "the user tries to log in with the scope {string} and the claims parameter:")]
