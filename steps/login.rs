@@ -12,6 +12,25 @@ async fn client(w: &mut KensaWorld, role: String) -> StepResult {
     Ok(())
 }
 
+/// The client the target registers for a token endpoint authentication
+/// method (its `token_endpoint_auth_method`); the check needs
+/// `auth-method:METHOD`, so a target without one skips it.
+#[given(expr = "a client registered for {word}")]
+async fn client_for_method(w: &mut KensaWorld, method: String) -> StepResult {
+    let role = w
+        .ctx
+        .target
+        .realm
+        .clients
+        .iter()
+        .find(|c| c.token_endpoint_auth_method == method && c.is_confidential())
+        .map(|c| c.role.clone())
+        .ok_or_else(|| anyhow::anyhow!("the target registers no confidential client for {method}"))?;
+    w.client_of(&role)?;
+    w.role = role;
+    Ok(())
+}
+
 #[when("the user logs in")]
 async fn logs_in(w: &mut KensaWorld) -> StepResult {
     let req = w.new_auth_request()?;

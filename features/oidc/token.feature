@@ -22,13 +22,15 @@ Feature: Token endpoint
     Then the token response is successful
     And the token response contains an ID token
 
-  @check:OIDC-TOKEN-02 @MUST @spec:OIDC-Core-9 @fault:client-secret-post-rejected @cert:oidcc-server-client-secret-post
+  @check:OIDC-TOKEN-02 @MUST @spec:OIDC-Core-9 @needs:auth-method:client_secret_post @fault:client-secret-post-rejected @cert:oidcc-server-client-secret-post
   Scenario: A confidential client redeems its code with client_secret_post
     OpenID Connect Core 1.0, 9: client_secret_post clients "authenticate with the
     Authorization Server ... by including the Client Credentials in the request
     body"; the IdP advertises the method in token_endpoint_auth_methods_supported.
+    The client is one the target registers for client_secret_post (a target
+    without one skips the check): an OP may hold a client to its registered method.
 
-    Given the confidential client
+    Given a client registered for client_secret_post
     When the user logs in
     And the client exchanges the code using "client_secret_post"
     Then the token response is successful

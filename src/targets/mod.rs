@@ -334,6 +334,19 @@ impl TargetInfo {
                 self.realm.client_by_role("confidential").is_some_and(|c| c.scopes.iter().any(|s| s == scope));
             return user_has && client_may;
         }
+        // `user-claims:N`: the default user declares at least N standard
+        // claims a claims request may ask for.
+        if let Some(n) = need.strip_prefix("user-claims:") {
+            let n: usize = n.parse().unwrap_or(usize::MAX);
+            return self
+                .realm
+                .user(&self.default_user)
+                .is_some_and(|u| crate::claims::requestable_claims(&u.claims).len() >= n);
+        }
+        // `auth-method:METHOD`: a confidential client registered for it.
+        if let Some(method) = need.strip_prefix("auth-method:") {
+            return self.realm.clients.iter().any(|c| c.token_endpoint_auth_method == method && c.is_confidential());
+        }
         // Every target speaks OpenID Connect but a SAML-only one.
         if need == "oidc" {
             return !self.capabilities.iter().any(|c| c == "saml-only");
