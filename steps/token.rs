@@ -384,3 +384,124 @@ async fn newest_refresh_dead(w: &mut KensaWorld) -> StepResult {
     }
     Ok(())
 }
+
+/// The scopes of the original grant: the first token response's `scope`, or,
+/// where it omits it (RFC 6749 5.1: then identical to the request), the
+/// scope of the authorization request.
+fn original_grant(w: &KensaWorld) -> Vec<String> {
+    let scope = w.tokens.first().and_then(|t| t.scope.clone()).or_else(|| w.auth.as_ref().map(|a| a.scope.clone()));
+    scope.unwrap_or_default().split_whitespace().map(str::to_owned).collect()
+}
+
+/// RFC 6749, 6 on a refresh that asked for more than the original grant.
+/// The server may refuse it or "fully or partially ignore the scope
+/// requested by the client" (3.3); the breach is issuing the wider scope.
+/// Judged from the refresh response's `scope` member; where it omits
+/// `scope`, from what the new access token introspects to, or else from
+/// what it opens at userinfo, anchored on the original token (a userinfo
+/// that shows the same claims to both cannot tell).
+#[then("the refresh grants no scope beyond the original grant")]
+async fn refresh_not_widened(w: &mut KensaWorld) -> StepResult {
+    let granted = original_grant(w);
+    let r = w.last()?.clone();
+    if r.status() != 200 {
+        let error = r.json.as_ref().and_then(|j| j.get("error")).and_then(serde_json::Value::as_str).unwrap_or("");
+        if error != "invalid_scope" {
+            w.notes.push(format!(
+                "the wider refresh was refused with {:?}; RFC 6749 5.2 names invalid_scope for a scope that exceeds the grant",
+                r.describe()
+            ));
+        }
+        return Ok(());
+    }
+    let breach = |issued: &str, how: &str, extra: &[&str]| {
+        anyhow!(
+            "the refresh issued scope {issued:?} ({how}), which adds {extra:?} to the original grant {granted:?}: RFC 6749, 6: \
+             \"The requested scope MUST NOT include any scope not originally granted by the resource owner, and if omitted is \
+             treated as equal to the scope originally granted\""
+        )
+    };
+    let extra_in = |scope: &str| -> Vec<String> {
+        scope.split_whitespace().filter(|s| !granted.iter().any(|g| g == s)).map(str::to_owned).collect()
+    };
+    if let Some(issued) = r.json.as_ref().and_then(|j| j.get("scope")).and_then(serde_json::Value::as_str) {
+        let extra = extra_in(issued);
+        if extra.is_empty() {
+            return Ok(());
+        }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        return Err(breach(issued, "its scope member", &extra).into());
+    }
+    // No scope member: what does the new token carry?
+    let new = w.tokens()?.access_token.expose().to_owned();
+    let has_introspection = w.discovery().await.ok().and_then(|d| d.endpoint("introspection_endpoint").ok()).is_some();
+    if has_introspection {
+        let client = w.client()?;
+        let auth = KensaWorld::auth_for(&client, None, None)?;
+        let j = w
+            .post_endpoint(
+                "introspection_endpoint",
+                &auth,
+                form(&[("token", &new), ("token_type_hint", "access_token")]),
+            )
+            .await?
+            .json
+            .clone();
+        if let Some(scope) = j
+            .as_ref()
+            .filter(|j| j.get("active") == Some(&serde_json::Value::Bool(true)))
+            .and_then(|j| j.get("scope").and_then(serde_json::Value::as_str).map(str::to_owned))
+        {
+            let extra = extra_in(&scope);
+            if extra.is_empty() {
+                return Ok(());
+            }
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            return Err(breach(&scope, "as the new access token introspects", &extra).into());
+        }
+    }
+    // Userinfo: claims of the asked-for scopes the user has, shown to the
+    // new token and not to the original one.
+    let asked: Vec<String> = w
+        .http
+        .exchanges()
+        .iter()
+        .rev()
+        .find_map(|e| {
+            e.request_body.as_deref().filter(|b| b.contains("grant_type=refresh_token")).and_then(|b| {
+                url::form_urlencoded::parse(b.as_bytes()).find(|(k, _)| k == "scope").map(|(_, v)| v.into_owned())
+            })
+        })
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|s| !granted.iter().any(|g| g == s))
+        .map(str::to_owned)
+        .collect();
+    let user = w.user()?;
+    let claims: Vec<&str> = kensa_mocks::realm::SCOPE_CLAIMS
+        .iter()
+        .filter(|(s, _)| asked.iter().any(|a| a == s))
+        .flat_map(|(_, names)| names.iter().copied())
+        .filter(|n| user.claims.contains_key(*n))
+        .collect();
+    let original = w.tokens.first().map(|t| t.access_token.expose().to_owned()).unwrap_or_default();
+    let shown = |v: Option<serde_json::Value>| -> Vec<&str> {
+        claims.iter().copied().filter(|c| v.as_ref().and_then(|j| j.get(*c)).is_some()).collect()
+    };
+    super::userinfo::call(w, "GET", &original).await?;
+    let before = shown(w.userinfo.take());
+    super::userinfo::call(w, "GET", &new).await?;
+    let after = shown(w.userinfo.take());
+    let widened: Vec<&str> = after.iter().copied().filter(|c| !before.contains(c)).collect();
+    if !widened.is_empty() {
+        return Err(breach("(omitted)", "the new access token opens these claims at userinfo", &widened).into());
+    }
+    w.notes.push(if claims.is_empty() {
+        "the refresh response omits scope and the new token could not be judged: no introspection, and the user has no claim of the scopes asked for".to_owned()
+    } else if before.is_empty() {
+        format!("the refresh response omits scope; the new access token opens none of {claims:?} at userinfo")
+    } else {
+        format!("the refresh response omits scope; userinfo shows {before:?} to the original token too, so it cannot tell")
+    });
+    Ok(())
+}

@@ -139,6 +139,8 @@ faults! {
         "A rotated refresh token stays valid after its replacement is issued.";
     RefreshScopeEscalation => "refresh-scope-escalation",
         "The refresh grant issues scopes beyond the original grant.";
+    RefreshScopeEscalationSilent => "refresh-scope-escalation-silent",
+        "The refresh grant issues scopes beyond the original grant and leaves scope out of its response.";
     RevocationNoop => "revocation-noop",
         "The revocation endpoint reports success but revokes nothing.";
     RevocationInvalidTokenError => "revocation-invalid-token-error",

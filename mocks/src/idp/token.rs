@@ -271,7 +271,7 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
         Some(scope) => {
             let requested = split_scope(scope);
             let allowed = |s: &String| {
-                if app.has(Fault::RefreshScopeEscalation) {
+                if app.has(Fault::RefreshScopeEscalation) || app.has(Fault::RefreshScopeEscalationSilent) {
                     SCOPES_SUPPORTED.contains(&s.as_str())
                 } else {
                     old.scope.contains(s)
@@ -315,7 +315,13 @@ fn refresh_grant(app: &App, client: &Client, params: &Params) -> Result<Value, O
     let sub = if app.has(Fault::RefreshIdTokenNewSub) { format!("refreshed-{}", old.sub) } else { old.sub.clone() };
     let id_token = id_token(app, client, &sub, old.auth_time, None, &access_token, claims.as_ref());
     let expires_in = access_ttl(app, client);
-    Ok(Issued { access_token, expires_in, refresh_token, scope: access_scope, id_token }.into_json())
+    let mut issued = Issued { access_token, expires_in, refresh_token, scope: access_scope, id_token }.into_json();
+    if app.has(Fault::RefreshScopeEscalationSilent)
+        && let Some(m) = issued.as_object_mut()
+    {
+        m.remove("scope");
+    }
+    Ok(issued)
 }
 
 /// Keeps the claims request with the tokens, for userinfo and refresh.
