@@ -158,6 +158,22 @@ async fn used_or_refused(
     unsupported: &str,
     also_refused: Option<&str>,
 ) -> StepResult {
+    used_or_refused_or_page(w, member, default, unsupported, also_refused, false).await
+}
+
+/// As [`used_or_refused`]; with `page_ok`, an OP that cannot use the object
+/// (it does not advertise the parameter, or takes no unsigned objects) may
+/// also stop on an error page: the request carries its redirect URI only
+/// inside the object, and RFC 6749 4.1.2.1 says that without a valid
+/// redirect URI the server "MUST NOT automatically redirect the user-agent".
+async fn used_or_refused_or_page(
+    w: &mut KensaWorld,
+    member: &str,
+    default: bool,
+    unsupported: &str,
+    also_refused: Option<&str>,
+    page_ok: bool,
+) -> StepResult {
     let supported = advertised(w, member, default).await?;
     let unsigned_ok = w
         .discovery()
@@ -167,6 +183,14 @@ async fn used_or_refused(
     let req = w.auth.clone().ok_or_else(|| anyhow!("no authorization request was sent"))?;
     let cb = match (&w.callback, &w.outcome) {
         (Some(cb), _) => cb.clone(),
+        (None, Some(Outcome::Page { response, .. })) if page_ok && (!supported || !unsigned_ok) => {
+            let status = response.status;
+            w.notes.push(format!(
+                "the IdP does not take this request object ({member} {supported}, unsigned objects {}) and showed an error page (HTTP {status}) instead of redirecting: the request names its redirect URI only inside the object (RFC 6749 4.1.2.1)",
+                if unsigned_ok { "allowed" } else { "not listed" }
+            ));
+            return Ok(());
+        }
         (None, Some(Outcome::Page { response, .. })) => fail!(
             "the IdP neither used the request object nor redirected with {unsupported}: the flow stopped on HTTP {} ({})",
             response.status,
@@ -207,6 +231,11 @@ async fn used_or_refused(
 #[then("the request object is used, or refused with request_not_supported")]
 async fn request_used_or_refused(w: &mut KensaWorld) -> StepResult {
     used_or_refused(w, "request_parameter_supported", false, "request_not_supported", None).await
+}
+
+#[then("the request object is used, or refused with request_not_supported or an error page")]
+async fn request_used_or_refused_or_page(w: &mut KensaWorld) -> StepResult {
+    used_or_refused_or_page(w, "request_parameter_supported", false, "request_not_supported", None, true).await
 }
 
 #[then("the request object is fetched and used, or refused with request_uri_not_supported")]

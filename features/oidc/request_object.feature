@@ -34,7 +34,10 @@ Feature: Request objects
     OpenID Connect Core 1.0, 6.3.3: the Authorization Server assembles the
     request from the Request Object and the OAuth 2.0 parameters, the object's
     values superseding (6.1); here only the object names the redirect URI, the
-    state and the nonce.
+    state and the nonce. An OP that does not take the object (it does not
+    advertise request_parameter_supported, or lists no unsigned objects) sees a
+    request without a redirect URI: RFC 6749, 4.1.2.1 says it "MUST NOT
+    automatically redirect the user-agent" then, so an error page passes too.
 
     When the client sends an unsigned request object that alone carries the redirect URI
-    Then the request object is used, or refused with request_not_supported
+    Then the request object is used, or refused with request_not_supported or an error page
