@@ -13,6 +13,9 @@
 //! - `load`: the load mode measures and counts failed calls;
 //! - `remote`: the example profiles pass against served real IdPs, bad
 //!   profiles are refused;
+//! - `stranger`: the suite through profiles against the embedded IdP and
+//!   node-oidc-provider serving a realm unlike kensa's own: no false
+//!   failures;
 //! - `linkage`: the file linkage over STS and S3 endpoints kensa does not
 //!   start (`--aws sts=URL,s3=URL`), as a vendor runs it against AWS;
 //! - `containers`: the Keycloak target's fixtures, and its clean skip
@@ -34,4 +37,5 @@ mod remote;
 mod report_browser;
 mod secrets;
 mod snapshots;
+mod stranger;
 mod targets;

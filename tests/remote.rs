@@ -24,9 +24,15 @@ fn free_port() -> u16 {
 }
 
 pub(crate) fn serve(target: &str) -> Served {
+    serve_with(target, &[])
+}
+
+/// As [`serve`], with more arguments (`--fixtures DIR`).
+pub(crate) fn serve_with(target: &str, extra: &[&str]) -> Served {
     let port = free_port().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kensa"))
         .args(["serve", target, "--port", &port])
+        .args(extra)
         .current_dir(root())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
