@@ -100,7 +100,16 @@ async fn required(w: &mut KensaWorld) -> StepResult {
     let jwt = w.id_token()?;
     jwt.check_required_claims()?;
     if let Err(e) = jwt.check_iat(w.now(), DEFAULT_LEEWAY_SECS) {
-        return Err(e.into());
+        // The claim is there; its value is not the time of issue.
+        fail!(
+            "{e}{}",
+            kensa::report::cites(
+                "OIDC-Core-2",
+                "MUST",
+                "iat: \"Time at which the JWT was issued.\" An iat ahead of the current time is not when the token was issued; \
+                 3.1.3.7 step 10: \"The iat Claim can be used to reject tokens that were issued too far away from the current time\""
+            )
+        );
     }
     Ok(())
 }

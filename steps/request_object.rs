@@ -206,6 +206,16 @@ async fn used_or_refused_or_page(
             }
             Some("invalid_request_object") if !unsigned_ok => Ok(()),
             Some(e) if Some(e) == also_refused => Ok(()),
+            _ if unsupported == "request_not_supported" => Err(anyhow!(
+                "the request object was neither used nor refused as unsupported ({unsupported}): {}{}",
+                cb.error_text(),
+                kensa::report::cites(
+                    "OIDC-Core-6.1",
+                    "MUST",
+                    "\"Should an OP not support this parameter and an RP uses it, the OP MUST return the request_not_supported error.\""
+                )
+            )
+            .into()),
             _ => Err(anyhow!(
                 "the request object was neither used nor refused as unsupported ({unsupported}): {}",
                 cb.error_text()

@@ -47,8 +47,24 @@ async fn userinfo_sub(w: &mut KensaWorld) -> StepResult {
     }
     match r.json.as_ref().and_then(|j| j.get("sub")).and_then(serde_json::Value::as_str) {
         Some(s) if s == id_sub => Ok(()),
-        Some(s) => Err(anyhow!("userinfo sub is {s:?}, the ID token's sub is {id_sub:?}").into()),
-        None => Err(anyhow!("the userinfo response has no sub: {}", r.describe()).into()),
+        // The request was served; what breaks is the subject it names.
+        Some(s) => Err(anyhow!(
+            "userinfo sub is {s:?}, the ID token's sub is {id_sub:?}{}",
+            kensa::report::cites(
+                "OIDC-Core-5.3.2",
+                "MUST",
+                "\"The sub Claim in the UserInfo Response MUST be verified to exactly match the sub Claim in the ID Token; \
+                 if they do not match, the UserInfo Response values MUST NOT be used.\" A client must therefore discard \
+                 this response: sub is the End-User's identifier at the Issuer (Core 2), the same in both"
+            )
+        )
+        .into()),
+        None => Err(anyhow!(
+            "the userinfo response has no sub: {}{}",
+            r.describe(),
+            kensa::report::cites("OIDC-Core-5.3.2", "MUST", "\"The sub (subject) Claim MUST always be returned in the UserInfo Response.\"")
+        )
+        .into()),
     }
 }
 

@@ -11,10 +11,11 @@ Feature: Request objects
 
   @check:OIDC-REQ-01 @MUST @spec:OIDC-Core-6.1 @spec:OIDC-Core-3.1.2.6 @fault:request-object-ignored @cert:oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported @fault:state-not-echoed @fault:nonce-not-echoed
   Scenario: An unsigned request object is used, or refused with request_not_supported
-    OpenID Connect Core 1.0, 6.1: "Request Object parameter values supersede
-    those passed using the OAuth 2.0 request syntax"; an OP that does not
-    support the request parameter returns request_not_supported (3.1.2.6). The
-    object carries the state and nonce; the query carries neither.
+    OpenID Connect Core 1.0, 6.1: "Should an OP not support this parameter and
+    an RP uses it, the OP MUST return the request_not_supported error." An OP
+    that supports it uses the object, whose "parameter values supersede those
+    passed using the OAuth 2.0 request syntax". The object carries the state and
+    nonce; the query carries neither.
 
     When the client sends its authorization request as an unsigned request object
     Then the request object is used, or refused with request_not_supported

@@ -315,8 +315,10 @@ impl Collector {
                     (None, None) => (Status::Passed, None),
                 };
                 let message = message.map(|m| {
+                    // A step that names the sentence its observation breaks
+                    // ([`cites`]) is not given the scenario's.
                     let m = match (status, spec_line(sc)) {
-                        (Status::Failed, Some(spec)) => format!("{m}\n{spec}"),
+                        (Status::Failed, Some(spec)) if !m.contains(CITES) => format!("{m}\n{spec}"),
                         _ => m,
                     };
                     self.scrubber.scrub(&m)
@@ -360,6 +362,17 @@ impl Collector {
 }
 
 /// `breaks RFC6749-4.1.2 (MUST): <the quoted sentence>` for a failed check.
+/// How a failure message names the spec sentence it breaks.
+const CITES: &str = "\nbreaks ";
+
+/// The line a step's failure message ends with when the sentence its
+/// observation breaks is not the scenario's own: `breaks SPEC (LEVEL):
+/// "sentence"`. The scenario's sentence is then left out of the message.
+#[must_use]
+pub fn cites(spec: &str, level: &str, sentence: &str) -> String {
+    format!("{CITES}{spec} ({level}): {sentence}")
+}
+
 fn spec_line(sc: &gherkin::Scenario) -> Option<String> {
     let specs: Vec<&str> = sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).collect();
     if specs.is_empty() {
