@@ -225,6 +225,9 @@ pub struct KensaWorld {
     /// Facts a passing check reports without failing (a SHOULD the target
     /// meets late, a token that outlives a logout): shown in every report.
     pub notes: Vec<String>,
+    /// Why the scenario could not judge its rule on this target, when a
+    /// step found out while it ran ([`KensaWorld::skip`]).
+    pub skipped: Option<String>,
     /// Altered redirect URIs the IdP redirected to (the exact-match check).
     pub redirected_to_altered: Vec<String>,
     /// How often the IdP fetched the request object served for request_uri.
@@ -393,6 +396,7 @@ impl KensaWorld {
             serial: false,
             clock_moved: 0,
             notes: Vec::new(),
+            skipped: None,
             redirected_to_altered: Vec::new(),
             request_uri_fetches: 0,
             linkage: None,
@@ -433,7 +437,17 @@ impl KensaWorld {
             exchanges: if keep_exchanges { self.http.exchanges() } else { Vec::new() },
             diffs: std::mem::take(&mut self.diffs),
             notes: self.notes.iter().map(|n| self.ctx.scrubber.scrub(n)).collect(),
+            skipped: self.skipped.take().map(|s| self.ctx.scrubber.scrub(&s)),
         }
+    }
+
+    /// Ends the scenario as skipped, with `why`, when what it needs turns
+    /// out only while it runs (no channel can observe the rule here; no
+    /// baseline yet): the step returns `Ok` after calling this, and a
+    /// scenario whose steps all pass is then reported as skipped with the
+    /// reason, never as passed. A later failing step still fails it.
+    pub fn skip(&mut self, why: impl Into<String>) {
+        self.skipped = Some(why.into());
     }
 
     /// The scenario's clock: the target's when kensa can move it (the

@@ -80,6 +80,13 @@ impl CheckResult {
         self.verdict == Verdict::Fail && matches!(self.level.as_str(), "SHOULD" | "MAY")
     }
 
+    /// Skipped by a step while it ran ([`crate::world::KensaWorld::skip`]):
+    /// unlike a check skipped before the run, it has steps.
+    #[must_use]
+    pub fn skipped_while_running(&self) -> bool {
+        self.verdict == Verdict::Skipped && !self.steps.is_empty()
+    }
+
     /// The result of a check that was not run, with why.
     #[must_use]
     pub fn skipped(check: &crate::checks::Check, why: &str) -> Self {
@@ -153,6 +160,8 @@ pub struct ScenarioRecord {
     pub diffs: Vec<ClaimDiff>,
     /// What its checks noted without failing.
     pub notes: Vec<String>,
+    /// Why it could not judge its rule here, found while it ran.
+    pub skipped: Option<String>,
 }
 
 /// Where the after-scenario hook leaves each scenario's record for the
@@ -309,10 +318,19 @@ impl Collector {
                     });
                 }
                 let record = self.exchanges.lock().ok().and_then(|mut m| m.remove(&key)).unwrap_or_default();
-                let (status, message) = match (p.failure, p.not_run) {
-                    (Some(f), _) => (Status::Failed, Some(f)),
-                    (None, Some(n)) => (Status::NotRun, Some(n)),
-                    (None, None) => (Status::Passed, None),
+                let mut steps = p.steps;
+                let (status, message, skipped) = match (p.failure, p.not_run, record.skipped) {
+                    (Some(f), _, _) => (Status::Failed, Some(f), false),
+                    (None, Some(n), _) => (Status::NotRun, Some(n), false),
+                    // Every step passed, but one found the rule cannot be
+                    // judged here: the last step passed is the one.
+                    (None, None, Some(why)) => {
+                        if let Some(last) = steps.iter_mut().rev().find(|s| s.status == "passed") {
+                            last.status = "skipped";
+                        }
+                        (Status::NotRun, Some(format!("skipped: {why}")), true)
+                    }
+                    (None, None, None) => (Status::Passed, None, false),
                 };
                 let message = message.map(|m| {
                     // A step that names the sentence its observation breaks
@@ -333,7 +351,7 @@ impl Collector {
                 let id = tag("check:").unwrap_or_else(|| sc.name.clone());
                 let expected_reason = self.expected.get(&id).cloned();
                 let result = CheckResult {
-                    verdict: Verdict::of(status, expected_reason.is_some()),
+                    verdict: if skipped { Verdict::Skipped } else { Verdict::of(status, expected_reason.is_some()) },
                     expected_reason,
                     id,
                     level,
@@ -346,7 +364,7 @@ impl Collector {
                     duration_ms: at.duration_since(p.started).map(|d| d.as_millis()).unwrap_or(0),
                     specs: sc.tags.iter().filter_map(|t| t.strip_prefix("spec:")).map(str::to_owned).collect(),
                     sentence: sc.description.as_deref().map(|d| d.split_whitespace().collect::<Vec<_>>().join(" ")),
-                    steps: p.steps,
+                    steps,
                     exchanges: record.exchanges,
                     diffs: record.diffs,
                     notes: record.notes,
@@ -819,7 +837,7 @@ impl Verdict {
 #[must_use]
 pub fn junit_with_notes(junit: &[u8], checks: &[CheckResult]) -> Vec<u8> {
     let mut text = String::from_utf8_lossy(junit).into_owned();
-    for check in checks.iter().filter(|c| !c.notes.is_empty()) {
+    for check in checks.iter().filter(|c| !c.notes.is_empty() || c.skipped_while_running()) {
         // The feature path in the name may be relative, the check's absolute.
         let needle = format!("<testcase name=\"Scenario: {}: ", xml_attr(&check.title));
         let feature = xml_attr(&check.feature);
@@ -830,6 +848,19 @@ pub fn junit_with_notes(junit: &[u8], checks: &[CheckResult]) -> Vec<u8> {
             !path.is_empty() && (feature.ends_with(path) || path.ends_with(feature.as_str()))
         };
         let Some(start) = text.match_indices(&needle).map(|(i, _)| i).find(|&i| same_feature(i)) else { continue };
+        let Some(end) = text[start..].find("</testcase>").map(|i| start + i) else { continue };
+        // A check skipped while it ran: cucumber saw its steps pass.
+        if check.skipped_while_running() && !text[start..end].contains("<skipped") {
+            let open_end = text[start..end].find('>').map_or(end, |i| start + i + 1);
+            let skipped = format!("<skipped message=\"{}\"/>", xml_attr(check.message.as_deref().unwrap_or("skipped")));
+            text.insert_str(open_end, &skipped);
+            if let Some(suite) = text[..start].rfind("<testsuite ") {
+                bump_attr(&mut text, suite, "skipped");
+            }
+        }
+        if check.notes.is_empty() {
+            continue;
+        }
         let Some(end) = text[start..].find("</testcase>").map(|i| start + i) else { continue };
         // CDATA cannot hold "]]>"; notes never need it.
         let lines: String = check.notes.iter().map(|n| format!("note: {}\n", n.replace("]]>", "]] >"))).collect();
@@ -846,7 +877,8 @@ pub fn junit_with_notes(junit: &[u8], checks: &[CheckResult]) -> Vec<u8> {
 /// case with the reason, so that CI shows them instead of dropping them.
 #[must_use]
 pub fn junit_skipped(checks: &[CheckResult]) -> Vec<u8> {
-    let skipped: Vec<&CheckResult> = checks.iter().filter(|c| c.verdict == Verdict::Skipped).collect();
+    let skipped: Vec<&CheckResult> =
+        checks.iter().filter(|c| c.verdict == Verdict::Skipped && !c.skipped_while_running()).collect();
     if skipped.is_empty() {
         return Vec::new();
     }
@@ -910,6 +942,54 @@ pub fn merge_cucumber_json(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
         }
     }
     serde_json::to_vec_pretty(&all).unwrap_or_default()
+}
+
+/// Adds one to the numeric attribute `name` of the element opening at `at`
+/// (or sets it to 1).
+fn bump_attr(text: &mut String, at: usize, name: &str) {
+    let Some(close) = text[at..].find('>').map(|i| at + i) else { return };
+    let needle = format!(" {name}=\"");
+    match text[at..close].find(&needle).map(|i| at + i + needle.len()) {
+        Some(v) => {
+            let Some(len) = text[v..close].find('"') else { return };
+            let n: u64 = text[v..v + len].parse().unwrap_or(0);
+            text.replace_range(v..v + len, &(n + 1).to_string());
+        }
+        None => text.insert_str(close, &format!(" {name}=\"1\"")),
+    }
+}
+
+/// Marks, in a target's Cucumber JSON, the scenarios of checks skipped
+/// while they ran: the step that found the rule cannot be judged becomes
+/// `skipped`, so no report shows such a check as passed.
+#[must_use]
+pub fn cucumber_json_with_skips(json: &[u8], checks: &[CheckResult]) -> Vec<u8> {
+    let skipped: Vec<&CheckResult> = checks.iter().filter(|c| c.skipped_while_running()).collect();
+    if skipped.is_empty() {
+        return json.to_vec();
+    }
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(json) else { return json.to_vec() };
+    for feature in doc.as_array_mut().into_iter().flatten() {
+        let uri = feature.get("uri").and_then(|u| u.as_str()).unwrap_or("").to_owned();
+        for element in feature.get_mut("elements").and_then(|e| e.as_array_mut()).into_iter().flatten() {
+            let name = element.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            let Some(check) =
+                skipped.iter().find(|c| c.title == name && (uri.ends_with(&c.feature) || c.feature.ends_with(&uri)))
+            else {
+                continue;
+            };
+            let Some(skip_step) = check.steps.iter().rposition(|s| s.status == "skipped") else { continue };
+            let text = &check.steps[skip_step].text;
+            if let Some(step) = element
+                .get_mut("steps")
+                .and_then(|s| s.as_array_mut())
+                .and_then(|steps| steps.iter_mut().rev().find(|s| s.get("name").and_then(|n| n.as_str()) == Some(text)))
+            {
+                step["result"] = serde_json::json!({"status": "skipped", "error_message": check.message});
+            }
+        }
+    }
+    serde_json::to_vec(&doc).unwrap_or_else(|_| json.to_vec())
 }
 
 fn xml_escape(s: &str) -> String {

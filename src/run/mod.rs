@@ -366,7 +366,7 @@ async fn run_targets(
                 }
                 junit_parts.push((name.clone(), report::junit_with_notes(&junit, &summary.checks)));
                 junit_parts.push((name.clone(), report::junit_skipped(&summary.checks)));
-                json_parts.push((name.clone(), json));
+                json_parts.push((name.clone(), report::cucumber_json_with_skips(&json, &summary.checks)));
                 summaries.push(*summary);
             }
             TargetRun::NotStarted { reason, unavailable } => {
