@@ -108,7 +108,7 @@ fn drift_fails_with_a_diff_and_update_blesses_it() {
 }
 
 #[test]
-fn a_target_without_baselines_fails_and_says_how_to_bless() {
+fn a_target_without_baselines_fails_in_ci_and_is_skipped_locally_with_how_to_bless() {
     let fixtures = tempfile::tempdir().unwrap();
     copy_fixtures(fixtures.path());
     std::fs::remove_dir_all(fixtures.path().join("snapshots")).unwrap();
@@ -119,5 +119,37 @@ fn a_target_without_baselines_fails_and_says_how_to_bless() {
     assert!(console.contains("0 matched, 0 drifted, 6 missing, 0 blessed"), "{console}");
     let bless = format!("kensa run --target embedded --fixtures {} --update-snapshots", fixtures.path().display());
     assert!(console.contains(&bless), "{console}");
+    assert!(!fixtures.path().join("snapshots").exists(), "a check run created baselines");
+
+    // Locally a missing baseline is not the target's failure: each such
+    // check is skipped with the command that writes it, in every report.
+    let reports = tempfile::tempdir().unwrap();
+    let out = run(fixtures.path(), reports.path(), &[], false);
+    let console = text(&out);
+    let s = summary(reports.path());
+    let checks = s["targets"][0]["checks"].as_array().unwrap();
+    let new: Vec<&serde_json::Value> =
+        checks.iter().filter(|c| c["message"].as_str().is_some_and(|m| m.contains("no baseline snapshot"))).collect();
+    assert_eq!(new.len(), 6, "{console}");
+    for c in &new {
+        assert_eq!(c["verdict"], "skipped", "{c}");
+        assert!(c["message"].as_str().unwrap().contains(&bless), "{c}");
+    }
+    // Nothing was judged, and a run that judged nothing is not a pass.
+    assert_eq!(s["counts"]["passed"], 0, "{console}");
+    assert_eq!(out.status.code(), Some(1), "{console}");
+    let junit = std::fs::read_to_string(reports.path().join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<skipped message=\"skipped: no baseline snapshot").count(), 6, "{junit}");
+    let cucumber = std::fs::read_to_string(reports.path().join("cucumber.json")).unwrap();
+    let statuses: serde_json::Value = serde_json::from_str(&cucumber).unwrap();
+    let skipped_steps = statuses
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["elements"].as_array().cloned().unwrap_or_default())
+        .flat_map(|e| e["steps"].as_array().cloned().unwrap_or_default())
+        .filter(|st| st["result"]["status"] == "skipped")
+        .count();
+    assert_eq!(skipped_steps, 6, "{cucumber}");
     assert!(!fixtures.path().join("snapshots").exists(), "a check run created baselines");
 }
