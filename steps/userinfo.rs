@@ -93,18 +93,67 @@ async fn userinfo_refused(w: &mut KensaWorld, status: u16, error: String) -> Ste
     }
 }
 
+/// Whether the first access token is dead, observed through a channel
+/// that can tell: introspection where the target has it (RFC 7662 2.2,
+/// active false), else the userinfo endpoint, anchored by a made-up token:
+/// if userinfo answers that too, it cannot tell a live token from a dead one,
+/// and the check is skipped with the reason instead of blaming the rule it
+/// judges.
 async fn first_token_refused(w: &mut KensaWorld) -> StepResult {
     let t = w.tokens.first().ok_or_else(|| anyhow!("no token response yet"))?.access_token.expose().to_owned();
-    call(w, "GET", &t).await?;
-    let r = w.last()?;
-    if r.status() == 401 {
-        Ok(())
-    } else {
-        Err(anyhow!("the access token still works at the userinfo endpoint: {}", r.describe()).into())
+    let introspection = w.discovery().await.ok().and_then(|d| d.endpoint("introspection_endpoint").ok()).is_some();
+    let client = w.client()?;
+    if introspection && client.is_confidential() {
+        let auth = KensaWorld::auth_for(&client, None, None)?;
+        let form = kensa::oidc::token::form(&[("token", &t), ("token_type_hint", "access_token")]);
+        let r = w.post_endpoint("introspection_endpoint", &auth, form).await?.clone();
+        match r.json.as_ref().filter(|_| r.status() == 200).and_then(|j| j.get("active")) {
+            Some(serde_json::Value::Bool(false)) => return Ok(()),
+            Some(serde_json::Value::Bool(true)) => {
+                // Where the token is used, is it refused? Then the
+                // introspection endpoint is what is wrong (OIDC-INT-02).
+                call(w, "GET", &t).await?;
+                if w.last()?.status() == 401 {
+                    w.notes.push(
+                        "introspection still reports the access token active, but the userinfo endpoint refuses it: \
+                         it is dead where it is used (OIDC-INT-02 judges introspection)"
+                            .to_owned(),
+                    );
+                    return Ok(());
+                }
+                fail!(
+                    "introspection reports the access token still active, and the userinfo endpoint accepts it: {}",
+                    r.describe()
+                )
+            }
+            // Introspection did not answer usably: observe through userinfo.
+            _ => w.notes.push(format!("introspection did not answer usably ({}); judged at userinfo", r.describe())),
+        }
     }
+    call(w, "GET", &t).await?;
+    let r = w.last()?.clone();
+    if r.status() == 401 {
+        return Ok(());
+    }
+    // The anchor: does userinfo refuse a token it never issued?
+    call(w, "GET", &format!("kensa-made-up-{}", kensa::oidc::random_token(16))).await?;
+    let anchor = w.last()?.clone();
+    if anchor.status() == 200 {
+        w.skip(
+            "the userinfo endpoint also accepts a made-up access token (OIDC-UI-03 judges that), and kensa has no \
+             introspection endpoint to ask: whether the access token is dead cannot be observed on this target",
+        );
+        return Ok(());
+    }
+    Err(anyhow!(
+        "the access token still works at the userinfo endpoint ({}), which refuses a made-up token ({})",
+        r.describe(),
+        anchor.status()
+    )
+    .into())
 }
 
-#[then("the first access token is refused at the userinfo endpoint")]
+#[then("the first access token is no longer accepted")]
 async fn first_refused(w: &mut KensaWorld) -> StepResult {
     first_token_refused(w).await
 }

@@ -27,15 +27,17 @@ Feature: Token revocation
     When the client revokes a token the IdP never issued
     Then the revocation response is 200
 
-  @check:OIDC-REV-03 @SHOULD @spec:RFC7009-2.1 @fault:revocation-noop @fault:revocation-keeps-access-tokens @fault:userinfo-accepts-invalid-token
+  @check:OIDC-REV-03 @SHOULD @spec:RFC7009-2.1 @fault:revocation-noop @fault:revocation-keeps-access-tokens
   Scenario: Revoking a refresh token also revokes the grant's access tokens
     RFC 7009, 2.1: "If the token passed to the request is a refresh token and the
     authorization server supports the revocation of access tokens, then the
     authorization server SHOULD also invalidate all access tokens based on the same
-    authorization grant".
+    authorization grant". Observed by introspection where the target has it;
+    otherwise at userinfo, which must first refuse a made-up token, or the check
+    cannot judge and is skipped with the reason.
 
     When the client revokes the refresh token
-    Then the first access token is refused at the userinfo endpoint
+    Then the first access token is no longer accepted
 
   @check:OIDC-REV-04 @MUST @spec:RFC7009-2.1 @fault:revocation-any-client
   Scenario: A client cannot revoke another client's token
