@@ -204,7 +204,30 @@ async fn sign_in_with(
     client: &kensa_mocks::realm::Client,
     scope: &str,
 ) -> anyhow::Result<Session> {
-    let http = HttpClient::new(scrubber.clone())?;
+    let resp = sign_in_user(target, discovery, scrubber, client, scope).await?;
+    let rt = resp
+        .get("refresh_token")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| anyhow!("the code exchange gave no refresh token"))?;
+    Ok(Session { refresh_token: rt.to_owned() })
+}
+
+/// Signs the target's default user in with `client` through the real login
+/// page, as a browser would, and redeems the code; returns the successful
+/// token response. Each error says which step failed: the login page (the
+/// flow ended on a page), the authorization response, or the token request.
+///
+/// # Errors
+/// As above; messages pass through `scrubber`'s secrets only if the caller
+/// scrubs them.
+pub async fn sign_in_user(
+    target: &TargetInfo,
+    discovery: &Discovery,
+    scrubber: &Scrubber,
+    client: &kensa_mocks::realm::Client,
+    scope: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let http = HttpClient::with_settings(scrubber.clone(), target.http.clone(), crate::http::DEFAULT_MAX_BODY)?;
     let user = target.user().map_err(|e| anyhow!(e))?;
     let creds = Credentials { username: user.username.clone(), password: Secret::new(&user.password) };
     let redirect =
@@ -217,9 +240,25 @@ async fn sign_in_with(
     let stop = |u: &Url| req.is_redirect_target(u);
     let outcome =
         login::drive(&http, Request::get(req.to_url(&endpoint)), &creds, &target.login, Tamper::None, &stop).await?;
-    let Outcome::Redirected { url, .. } = outcome else { bail!("the login ended on a page, not at the redirect URI") };
+    let url = match outcome {
+        Outcome::Redirected { url, .. } => url,
+        Outcome::Page { response, submitted } => bail!(
+            "the login ended on a page (HTTP {} at {}{}), not at the redirect URI {redirect}: {}",
+            response.status,
+            crate::secret::redact_url(&response.url),
+            if submitted { ", after the credentials were submitted" } else { ", before any login form was found" },
+            if submitted {
+                "check the user's password, the page's error text, and the login driver or [login] selectors"
+            } else {
+                "check login_profile or the [login] form selector, and the client's redirect URI"
+            }
+        ),
+    };
     let callback = Callback::parse(&url, scrubber);
-    let code = callback.code.clone().ok_or_else(|| anyhow!("no code: {}", callback.error_text()))?;
+    let code = callback
+        .code
+        .clone()
+        .ok_or_else(|| anyhow!("the authorization response has no code: {}", callback.error_text()))?;
     let auth = crate::world::KensaWorld::auth_for(client, None, None)?;
     let mut f = form(&[("grant_type", "authorization_code"), ("code", code.expose())]);
     f.push(("redirect_uri".into(), req.redirect_uri.clone()));
@@ -228,13 +267,15 @@ async fn sign_in_with(
     }
     let back = http.back_channel()?;
     let resp = token::post(&back, discovery.endpoint("token_endpoint")?, &auth, f).await?;
-    let rt = resp
-        .json
-        .as_ref()
-        .and_then(|j| j.get("refresh_token"))
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| anyhow!("the code exchange gave no refresh token: {}", resp.describe()))?;
-    Ok(Session { refresh_token: rt.to_owned() })
+    match resp.json {
+        Some(json) if resp.status() == 200 && json.get("access_token").is_some() => Ok(json),
+        _ => bail!(
+            "the token request with the code failed ({} with {}): {}",
+            client.client_id,
+            client.token_endpoint_auth_method,
+            resp.describe()
+        ),
+    }
 }
 
 /// One iteration's outcome.

@@ -118,6 +118,10 @@ enum ProfileAction {
         /// Only validate the file and the environment; reach nothing.
         #[arg(long)]
         offline: bool,
+        /// Do not sign the default user in (by default the check signs in
+        /// once through the login page and redeems the code).
+        #[arg(long)]
+        no_sign_in: bool,
     },
 }
 
@@ -534,7 +538,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
 }
 
 fn profile_blocking(args: &ProfileArgs) -> u8 {
-    let ProfileAction::Check { path, issuer, offline } = &args.action;
+    let ProfileAction::Check { path, issuer, offline, no_sign_in } = &args.action;
     let profile = match targets::profile::Profile::load(path, issuer.as_deref()) {
         Ok(p) => p,
         Err(e) => return setup_error(e),
@@ -560,7 +564,7 @@ fn profile_blocking(args: &ProfileArgs) -> u8 {
     };
     let scrubber = Scrubber::new();
     profile.register_secrets(&scrubber);
-    let found = rt.block_on(targets::profile::check_live(&profile, &scrubber));
+    let found = rt.block_on(targets::profile::check_live(&profile, &scrubber, !no_sign_in));
     for line in &found.lines {
         kensa::outln!("kensa:   {}", scrubber.scrub(line));
     }
@@ -568,8 +572,9 @@ fn profile_blocking(args: &ProfileArgs) -> u8 {
         kensa::outln!("kensa: profile {}: the deployment does not answer as the profile says", path.display());
         EXIT_FAIL
     } else {
+        let issuer = issuer.as_deref().map(|i| format!(" --issuer {i}")).unwrap_or_default();
         kensa::outln!(
-            "kensa: profile {}: the deployment answers; run it with `kensa run --profile {}`",
+            "kensa: profile {}: the deployment answers; run it with `kensa run --profile {}{issuer}`",
             path.display(),
             path.display()
         );

@@ -160,8 +160,15 @@ fn a_new_user_goes_from_kensa_init_to_a_green_profile_run() {
     let secret = client.client_secret.clone().unwrap();
     let env = [("KENSA_ACME_CLIENT_SECRET", secret.as_str()), ("KENSA_ACME_PASSWORD", user.password.as_str())];
 
+    // profile check signs the default user in: a wrong password is named
+    // with the step that failed.
+    let wrong = [env[0], ("KENSA_ACME_PASSWORD", "not-her-password")];
+    let out = kensa_in(&bin, folder.path(), &["profile", "check", "acme.toml"], &wrong);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("signing alice in failed: the login ended on a page"), "{}", text(&out));
     let out = kensa_in(&bin, folder.path(), &["profile", "check", "acme.toml"], &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("alice signs in through the node-oidc-provider login page"), "{}", text(&out));
 
     // The first run has no baselines: its snapshot checks are skipped with
     // the command that writes them, and only the OP's known failures fail.

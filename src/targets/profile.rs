@@ -600,7 +600,7 @@ impl Reachability {
 /// Checks that the deployment answers: discovery is reachable and names
 /// this issuer, the advertised endpoints the checks use are there, and the
 /// admin credentials (if any) obtain a token.
-pub async fn check_live(profile: &Profile, scrubber: &crate::secret::Scrubber) -> Reachability {
+pub async fn check_live(profile: &Profile, scrubber: &crate::secret::Scrubber, sign_in: bool) -> Reachability {
     let mut r = Reachability::default();
     let http = match crate::http::HttpClient::with_settings(
         scrubber.clone(),
@@ -661,6 +661,22 @@ pub async fn check_live(profile: &Profile, scrubber: &crate::secret::Scrubber) -
         match super::keycloak::AdminClient::sign_in(&http, &profile.issuer, admin).await {
             Ok(_) => r.ok(format!("admin {} signs in to realm {}", admin.username, admin.realm)),
             Err(e) => r.error(format!("admin sign-in failed: {e}")),
+        }
+    }
+    // The login page is where most profiles go wrong: sign the default user
+    // in once, as the checks will, and redeem the code.
+    if sign_in && let Some(client) = profile.realm.client_by_role("confidential") {
+        let info = profile.target_info();
+        match crate::load::sign_in_user(&info, &discovery, scrubber, client, "openid").await {
+            Ok(_) => r.ok(format!(
+                "{} signs in through the {} login page, and client {} redeems the code",
+                profile.default_user,
+                profile.login.name(),
+                client.client_id
+            )),
+            Err(e) => {
+                r.error(format!("signing {} in failed: {}", profile.default_user, scrubber.scrub(&format!("{e:#}"))))
+            }
         }
     }
     r
