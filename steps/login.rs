@@ -258,6 +258,10 @@ async fn none_altered(w: &mut KensaWorld) -> StepResult {
 
 #[when("the client sends an authorization request with PKCE method plain")]
 async fn pkce_plain(w: &mut KensaWorld) -> StepResult {
+    send_plain(w).await
+}
+
+async fn send_plain(w: &mut KensaWorld) -> StepResult {
     let mut req = w.new_auth_request()?;
     let pkce = req.pkce.get_or_insert_with(kensa::oidc::pkce::Pkce::generate);
     // RFC 7636 4.2: with plain, the challenge is the verifier itself.
@@ -291,6 +295,32 @@ async fn pkce_plain_as_advertised(w: &mut KensaWorld) -> StepResult {
             "the IdP issued a code for code_challenge_method=plain, but code_challenge_methods_supported is {methods:?}"
         )
         .into()),
+        // code_challenge_methods_supported is the server's; a server may
+        // still hold a public client to S256 (RFC 9700 2.1.1 recommends it).
+        // Advertised plain must work for some client: try the confidential
+        // one.
+        (true, false) if w.role != "confidential" && w.ctx.target.realm.client_by_role("confidential").is_some() => {
+            let refused_public = w.callback.as_ref().map(kensa::oidc::authz::Callback::error_text).unwrap_or_default();
+            w.role = "confidential".to_owned();
+            send_plain(w).await?;
+            if w.callback.as_ref().is_none_or(|c| c.code.is_none()) {
+                fail!(
+                    "the IdP advertises plain in code_challenge_methods_supported but refused it for the public client \
+                     ({refused_public}) and for the confidential one ({}): RFC 8414 2 lists there the methods \
+                     \"supported by this authorization server\"",
+                    w.callback.as_ref().map(kensa::oidc::authz::Callback::error_text).unwrap_or_default()
+                );
+            }
+            super::token::exchange(w, super::token::Exchange::default()).await?;
+            let r = w.last()?;
+            if r.status() != 200 {
+                fail!("the confidential client's plain verifier was refused: {}", r.describe());
+            }
+            w.notes.push(format!(
+                "plain is refused for the public client ({refused_public}) and works for the confidential one: a per-client policy"
+            ));
+            Ok(())
+        }
         (true, false) => Err(anyhow!(
             "the IdP advertises plain in code_challenge_methods_supported but refused it: {}",
             w.callback.as_ref().map(kensa::oidc::authz::Callback::error_text).unwrap_or_default()

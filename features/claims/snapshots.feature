@@ -47,7 +47,7 @@ Feature: Snapshots of tokens and responses
     And the client introspects the access token
     Then the introspection response matches its snapshot
 
-  @check:SNAP-05 @BASELINE @spec:OIDC-Discovery-3 @fault:discovery-issuer-mismatch @fault:discovery-incomplete @fault:discovery-no-rs256 @fault:discovery-dead-endpoint @fault:discovery-auth-methods-wrong @fault:discovery-scopes-without-openid
+  @check:SNAP-05 @BASELINE @spec:OIDC-Discovery-3 @fault:discovery-issuer-mismatch @fault:discovery-incomplete @fault:discovery-no-rs256 @fault:discovery-dead-endpoint @fault:discovery-auth-methods-wrong @fault:discovery-scopes-without-openid @fault:pkce-plain-advertised-refused
   Scenario: The discovery document matches the baseline
     Every member of the provider metadata, with the issuer URL as {issuer}
     and lists of supported values sorted.

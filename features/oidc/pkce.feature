@@ -48,13 +48,16 @@ Feature: Proof Key for Code Exchange
     And the client exchanges the code with a made-up code_verifier
     Then the token request is refused with one of "invalid_grant, invalid_request"
 
-  @check:OIDC-PKCE-05 @MUST @spec:RFC7636-4.4.1 @spec:OIDC-Discovery-3 @fault:pkce-plain-accepted
+  @check:OIDC-PKCE-05 @MUST @spec:RFC7636-4.4.1 @spec:OIDC-Discovery-3 @fault:pkce-plain-accepted @fault:pkce-plain-advertised-refused
   Scenario: PKCE plain is refused unless the IdP advertises it
     RFC 7636, 4.4.1: "If the server supporting PKCE does not support the
     requested transformation, the authorization endpoint MUST return the
     authorization error response with "error" value set to "invalid_request"."
     What it supports is what code_challenge_methods_supported advertises
-    (RFC 8414, 2); an advertised plain must work.
+    (RFC 8414, 2: the methods "supported by this authorization server"). That
+    list is the server's, not each client's: a server may hold a public client
+    to S256 (RFC 9700, 2.1.1 recommends S256), so an advertised plain must work
+    for some client kind, the public client or else the confidential one.
 
     Given the public client
     When the client sends an authorization request with PKCE method plain

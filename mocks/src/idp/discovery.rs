@@ -64,6 +64,9 @@ fn metadata(app: &App) -> Value {
         if app.has(Fault::DiscoveryAuthMethodsWrong) {
             map.insert("token_endpoint_auth_methods_supported".into(), json!(["private_key_jwt"]));
         }
+        if app.has(Fault::PkcePlainAdvertisedRefused) {
+            map.insert("code_challenge_methods_supported".into(), json!(["S256", "plain"]));
+        }
         if app.has(Fault::DiscoveryScopesWithoutOpenid) {
             let scopes: Vec<&str> = SCOPES_SUPPORTED.iter().copied().filter(|s| *s != "openid").collect();
             map.insert("scopes_supported".into(), json!(scopes));

@@ -249,6 +249,8 @@ faults! {
         "redirect_uri is percent-decoded before it is compared with the registered ones.";
     PkcePlainAccepted => "pkce-plain-accepted",
         "code_challenge_method=plain is accepted although discovery advertises only S256.";
+    PkcePlainAdvertisedRefused => "pkce-plain-advertised-refused",
+        "Discovery advertises code_challenge_method=plain, which the authorization endpoint refuses for every client.";
     RefreshReuseUndetected => "refresh-reuse-undetected",
         "Presenting a rotated refresh token again is refused but leaves its successor valid.";
     DiscoveryDeadEndpoint => "discovery-dead-endpoint",
