@@ -185,7 +185,9 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
     let (snapshot_root, snapshot_name, bless) = snapshot_place(plan, name);
     // A fault instance writes no pending snapshots: its drift is the
     // fault's effect, and many instances share the report directory.
-    let pending = opts.report_dir.join("snapshots");
+    // Named after the target, not the baselines' folder (a profile's
+    // `snapshots = "snapshots"` would otherwise give snapshots/snapshots).
+    let pending = opts.report_dir.join("snapshots").join(name);
     let snapshots = Arc::new(Snapshots::new(
         &snapshot_root,
         &snapshot_name,
@@ -302,7 +304,7 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
     counts.not_run += results.parse_errors().len();
     if console {
         crate::outln!("kensa: {name}: {} in {}", counts.line(), report::human(started.elapsed()));
-        report_snapshots(plan, name, &snapshots, &snapshot_name, &bless);
+        report_snapshots(plan, name, &snapshots, &bless);
     }
     TargetRun::Ran {
         summary: Box::new(TargetSummary {
@@ -322,7 +324,7 @@ pub(crate) async fn run_target(plan: &Plan, inst: Instance) -> TargetRun {
 }
 
 /// The snapshot tally of a target, and how to bless new snapshots.
-fn report_snapshots(plan: &Plan, name: &str, snapshots: &Snapshots, folder: &str, bless: &str) {
+fn report_snapshots(plan: &Plan, name: &str, snapshots: &Snapshots, bless: &str) {
     let tally = snapshots.tally();
     if tally == snapshot::Tally::default() {
         return;
@@ -338,7 +340,7 @@ fn report_snapshots(plan: &Plan, name: &str, snapshots: &Snapshots, folder: &str
     if tally.drifted + tally.missing > 0 {
         crate::outln!(
             "kensa: {name}: new snapshots are in {}; bless them with `{bless}`",
-            plan.opts.report_dir.join("snapshots").join(folder).display()
+            plan.opts.report_dir.join("snapshots").join(name).display()
         );
     }
 }

@@ -131,13 +131,14 @@ pub struct Origin<'a> {
 }
 
 impl Snapshots {
-    /// Snapshots of target `target` under `root`; pending (`.snap.new`)
-    /// files go under `pending_root/<target>/` when given.
+    /// Snapshots in the folder `root/<folder>`; pending (`.snap.new`) files
+    /// go into `pending_dir` when given (the caller names it after the
+    /// target, whatever the baselines' folder is called).
     #[must_use]
-    pub fn new(root: &Path, target: &str, pending_root: Option<&Path>, mode: Mode, scrubber: Scrubber) -> Self {
+    pub fn new(root: &Path, folder: &str, pending_dir: Option<&Path>, mode: Mode, scrubber: Scrubber) -> Self {
         Self {
-            dir: root.join(target),
-            pending_dir: pending_root.map(|p| p.join(target)),
+            dir: root.join(folder),
+            pending_dir: pending_dir.map(Path::to_path_buf),
             mode,
             scrubber,
             tally: Mutex::new(Tally::default()),
@@ -300,7 +301,7 @@ mod tests {
         let text = std::fs::read_to_string(root.path().join("t/a.snap")).unwrap();
         assert!(text.starts_with("---\nsource: \"features/x.feature\"\n"), "{text}");
 
-        let check = Snapshots::new(root.path(), "t", Some(pending.path()), Mode::Check, scrubber);
+        let check = Snapshots::new(root.path(), "t", Some(&pending.path().join("t")), Mode::Check, scrubber);
         assert_eq!(check.assert("a", &origin(), &json!({"x": 1})).unwrap(), Outcome::Matched);
         let Outcome::Drift { diff, pending: Some(p), .. } = check.assert("a", &origin(), &json!({"x": 2})).unwrap()
         else {
