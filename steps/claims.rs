@@ -174,12 +174,66 @@ async fn login_claims_user_has(w: &mut KensaWorld, for_what: String) -> StepResu
     };
     let member = if for_what == "ID token" { "id_token" } else { "userinfo" };
     let claims = serde_json::json!({ member: { *first: {"essential": true}, *second: null } }).to_string();
+    login_with(w, claims).await
+}
+
+/// CLM-06: asks, as essential, for both the ID token and userinfo, a
+/// standard claim the target does not declare for the user.
+#[when(
+    "the user logs in with the scope openid and the claims parameter asking, as essential, for a standard claim the user does not have"
+)]
+async fn login_claims_user_lacks(w: &mut KensaWorld) -> StepResult {
+    let user = w.user()?;
+    let lacking = kensa::claims::STANDARD_CLAIM_TYPES
+        .iter()
+        .map(|(name, _)| *name)
+        .find(|name| *name != "sub" && !user.claims.contains_key(*name))
+        .ok_or_else(|| anyhow!("user {} declares every standard claim", user.username))?;
+    let claims = serde_json::json!({
+        "id_token": { lacking: {"essential": true} },
+        "userinfo": { lacking: {"essential": true} },
+    })
+    .to_string();
+    login_with(w, claims).await
+}
+
+/// CLM-07: asks userinfo for a claim the user has, with a value that is not
+/// the user's.
+#[when(
+    "the user logs in with the scope openid and the claims parameter asking userinfo for a claim the user has, with another value"
+)]
+async fn login_claims_other_value(w: &mut KensaWorld) -> StepResult {
+    let user = w.user()?;
+    let name = kensa::claims::requestable_claims(&user.claims)
+        .into_iter()
+        .find(|n| user.claims.get(*n).is_some_and(Value::is_string))
+        .ok_or_else(|| anyhow!("user {} declares no string-valued standard claim", user.username))?;
+    let claims = serde_json::json!({ "userinfo": { name: {"value": "kensa-not-the-users-value"} } }).to_string();
+    login_with(w, claims).await
+}
+
+async fn login_with(w: &mut KensaWorld, claims: String) -> StepResult {
     let mut req = w.new_auth_request()?;
     req.scope = "openid".to_owned();
     req.extra.push(("claims".into(), claims));
     w.run_login(req, None, Tamper::None).await?;
     w.code().map_err(|e| anyhow!("{e}{}", super::transcript(w)))?;
     Ok(())
+}
+
+#[then(regex = r"^the (ID token|userinfo response) has none of the claims the claims parameter asked for$")]
+async fn lacks_requested_claims(w: &mut KensaWorld, source: String) -> StepResult {
+    let member = if source == "ID token" { "id_token" } else { "userinfo" };
+    let request = claims_request(w)?;
+    let asked: Vec<String> =
+        request.get(member).and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let doc = document(w, &source)?;
+    let present: Vec<&String> = asked.iter().filter(|c| doc.get(c.as_str()).is_some()).collect();
+    if present.is_empty() {
+        Ok(())
+    } else {
+        fail!("the {source} carries {present:?}, which the claims parameter asked for and must be left out")
+    }
 }
 
 #[then(regex = r"^the (ID token|userinfo response) has the claims the claims parameter asked for$")]
