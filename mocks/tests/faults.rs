@@ -233,9 +233,17 @@ async fn client_authentication_faults() {
     let params = AuthParams::for_client(&post);
     let code = env.code(&params).await;
     assert_eq!(env.redeem(&post, &params, &code).await.status, 401);
+    // Each confidential client is held to its registered method: the post
+    // client's secret by Basic is refused too, fault or not.
     let mut as_basic = post.clone();
     as_basic.token_endpoint_auth_method = "client_secret_basic".into();
-    assert_eq!(env.redeem(&as_basic, &params, &code).await.status, 200);
+    let resp = env.redeem(&as_basic, &params, &code).await;
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.error(), "invalid_client");
+    let env = start(None).await;
+    let code = env.code(&params).await;
+    assert_eq!(env.redeem(&as_basic, &params, &code).await.status, 401);
+    assert_eq!(env.redeem(&post, &params, &code).await.status, 200);
 
     let env = start(Some(Fault::ClientSecretUnchecked)).await;
     let params = AuthParams::for_client(&confidential);

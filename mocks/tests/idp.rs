@@ -236,10 +236,14 @@ async fn basic_credentials_are_form_decoded() {
         .await;
     assert_eq!(resp.status, 401);
 
-    // client_secret_post also works for a client registered for Basic.
+    // A client registered for Basic is held to it: its secret in the body is
+    // refused (invalid_client), and the code still redeems by Basic.
     let mut as_post = client.clone();
     as_post.token_endpoint_auth_method = "client_secret_post".into();
-    assert_eq!(env.redeem(&as_post, &params, &code).await.status, 200);
+    let resp = env.redeem(&as_post, &params, &code).await;
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.error(), "invalid_client");
+    assert_eq!(env.redeem(&client, &params, &code).await.status, 200);
 }
 
 #[tokio::test]
@@ -422,16 +426,15 @@ async fn token_endpoint_errors() {
     let refs: Vec<(&str, &str)> = bare.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(env.post("/token", &[], &refs).await.error(), "invalid_client");
 
-    // client_secret_post works for a client registered for Basic.
-    // (Checked on a wrong redirect_uri so the code stays unused.)
-    let mut wrong_redirect = grant(&code);
-    wrong_redirect[2].1 = "https://client.kensa.test/other".into();
-    wrong_redirect.push(("client_id", client.client_id.clone()));
-    wrong_redirect.push(("client_secret", secret.clone()));
-    let refs: Vec<(&str, &str)> = wrong_redirect.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // client_secret_post is refused for a client registered for Basic
+    // (RFC 6749 5.2: invalid_client), before the grant is looked at.
+    let mut as_post = grant(&code);
+    as_post.push(("client_id", client.client_id.clone()));
+    as_post.push(("client_secret", secret.clone()));
+    let refs: Vec<(&str, &str)> = as_post.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let resp = env.post("/token", &[], &refs).await;
-    assert_eq!(resp.status, 400);
-    assert_eq!(resp.error(), "invalid_grant");
+    assert_eq!(resp.status, 401);
+    assert_eq!(resp.error(), "invalid_client");
 
     // Missing redirect_uri although one was sent.
     let mut no_redirect = grant(&code);
