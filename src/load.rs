@@ -14,11 +14,10 @@ use serde::Serialize;
 use tokio::sync::{Barrier, Semaphore};
 use url::Url;
 
-use crate::http::{HttpClient, Request};
-use crate::login::{self, Credentials, Outcome, Tamper};
-use crate::oidc::authz::{AuthRequest, Callback};
+use crate::http::HttpClient;
+use crate::login::Credentials;
 use crate::oidc::discovery::Discovery;
-use crate::oidc::token::{self, ClientAuth, form};
+use crate::oidc::token::{ClientAuth, form};
 use crate::secret::{Scrubber, Secret};
 use crate::targets::TargetInfo;
 
@@ -164,18 +163,6 @@ impl LoadReport {
     }
 }
 
-/// True when `issuer` is on this machine (127.0.0.0/8, ::1 or localhost).
-#[must_use]
-pub fn is_loopback(issuer: &str) -> bool {
-    let Ok(url) = Url::parse(issuer) else { return false };
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 /// A signed-in client: its refresh token.
 struct Session {
     refresh_token: String,
@@ -204,78 +191,22 @@ async fn sign_in_with(
     client: &kensa_mocks::realm::Client,
     scope: &str,
 ) -> anyhow::Result<Session> {
-    let resp = sign_in_user(target, discovery, scrubber, client, scope).await?;
+    let user = target.user().map_err(|e| anyhow!(e))?;
+    let creds = Credentials { username: user.username.clone(), password: Secret::new(&user.password) };
+    let s = crate::oidc::flow::SignIn {
+        discovery,
+        client,
+        creds: &creds,
+        driver: &target.login,
+        http: &target.http,
+        scope,
+    };
+    let resp = crate::oidc::flow::sign_in(&s, scrubber).await?;
     let rt = resp
         .get("refresh_token")
         .and_then(serde_json::Value::as_str)
         .ok_or_else(|| anyhow!("the code exchange gave no refresh token"))?;
     Ok(Session { refresh_token: rt.to_owned() })
-}
-
-/// Signs the target's default user in with `client` through the real login
-/// page, as a browser would, and redeems the code; returns the successful
-/// token response. Each error says which step failed: the login page (the
-/// flow ended on a page), the authorization response, or the token request.
-///
-/// # Errors
-/// As above; messages pass through `scrubber`'s secrets only if the caller
-/// scrubs them.
-pub async fn sign_in_user(
-    target: &TargetInfo,
-    discovery: &Discovery,
-    scrubber: &Scrubber,
-    client: &kensa_mocks::realm::Client,
-    scope: &str,
-) -> anyhow::Result<serde_json::Value> {
-    let http = HttpClient::with_settings(scrubber.clone(), target.http.clone(), crate::http::DEFAULT_MAX_BODY)?;
-    let user = target.user().map_err(|e| anyhow!(e))?;
-    let creds = Credentials { username: user.username.clone(), password: Secret::new(&user.password) };
-    let redirect =
-        client.redirect_uris.first().ok_or_else(|| anyhow!("client {} has no redirect URI", client.client_id))?;
-    let mut req = AuthRequest::new(&client.client_id, redirect, scope);
-    if client.token_endpoint_auth_method != "none" {
-        req.pkce = None;
-    }
-    let endpoint = discovery.endpoint("authorization_endpoint")?;
-    let stop = |u: &Url| req.is_redirect_target(u);
-    let outcome =
-        login::drive(&http, Request::get(req.to_url(&endpoint)), &creds, &target.login, Tamper::None, &stop).await?;
-    let url = match outcome {
-        Outcome::Redirected { url, .. } => url,
-        Outcome::Page { response, submitted } => bail!(
-            "the login ended on a page (HTTP {} at {}{}), not at the redirect URI {redirect}: {}",
-            response.status,
-            crate::secret::redact_url(&response.url),
-            if submitted { ", after the credentials were submitted" } else { ", before any login form was found" },
-            if submitted {
-                "check the user's password, the page's error text, and the login driver or [login] selectors"
-            } else {
-                "check login_profile or the [login] form selector, and the client's redirect URI"
-            }
-        ),
-    };
-    let callback = Callback::parse(&url, scrubber);
-    let code = callback
-        .code
-        .clone()
-        .ok_or_else(|| anyhow!("the authorization response has no code: {}", callback.error_text()))?;
-    let auth = crate::world::KensaWorld::auth_for(client, None, None)?;
-    let mut f = form(&[("grant_type", "authorization_code"), ("code", code.expose())]);
-    f.push(("redirect_uri".into(), req.redirect_uri.clone()));
-    if let Some(p) = &req.pkce {
-        f.push(("code_verifier".into(), p.verifier.expose().to_owned()));
-    }
-    let back = http.back_channel()?;
-    let resp = token::post(&back, discovery.endpoint("token_endpoint")?, &auth, f).await?;
-    match resp.json {
-        Some(json) if resp.status() == 200 && json.get("access_token").is_some() => Ok(json),
-        _ => bail!(
-            "the token request with the code failed ({} with {}): {}",
-            client.client_id,
-            client.token_endpoint_auth_method,
-            resp.describe()
-        ),
-    }
 }
 
 /// One iteration's outcome.
@@ -410,7 +341,7 @@ pub async fn run(
     plan: &LoadPlan,
     scrubber: &Scrubber,
 ) -> anyhow::Result<LoadReport> {
-    if !is_loopback(&target.issuer) {
+    if !crate::http::is_loopback(&target.issuer) {
         bail!("load mode runs only against targets on this machine; the issuer {} is not on loopback", target.issuer);
     }
     let client = target.client(&plan.role).map_err(|e| anyhow!(e))?.clone();
@@ -570,11 +501,11 @@ mod tests {
 
     #[test]
     fn loopback_only() {
-        assert!(is_loopback("http://127.0.0.1:8080"));
-        assert!(is_loopback("http://[::1]:8080/realms/x"));
-        assert!(is_loopback("http://localhost:3000"));
-        assert!(!is_loopback("https://idp.example.com"));
-        assert!(!is_loopback("http://10.0.0.1"));
-        assert!(!is_loopback("not a url"));
+        assert!(crate::http::is_loopback("http://127.0.0.1:8080"));
+        assert!(crate::http::is_loopback("http://[::1]:8080/realms/x"));
+        assert!(crate::http::is_loopback("http://localhost:3000"));
+        assert!(!crate::http::is_loopback("https://idp.example.com"));
+        assert!(!crate::http::is_loopback("http://10.0.0.1"));
+        assert!(!crate::http::is_loopback("not a url"));
     }
 }

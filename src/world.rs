@@ -588,19 +588,7 @@ impl KensaWorld {
     /// # Errors
     /// When the method needs a secret the client lacks, or is unknown.
     pub fn auth_for(client: &Client, method: Option<&str>, secret: Option<&str>) -> anyhow::Result<ClientAuth> {
-        let method = method.unwrap_or(&client.token_endpoint_auth_method);
-        let secret = || -> anyhow::Result<Secret> {
-            secret
-                .or(client.client_secret.as_deref())
-                .map(Secret::new)
-                .ok_or_else(|| anyhow!("client {} has no secret for {method}", client.client_id))
-        };
-        Ok(match method {
-            "client_secret_basic" => ClientAuth::Basic { client_id: client.client_id.clone(), secret: secret()? },
-            "client_secret_post" => ClientAuth::Post { client_id: client.client_id.clone(), secret: secret()? },
-            "none" => ClientAuth::None { client_id: client.client_id.clone() },
-            other => bail!("unsupported client authentication method {other:?}"),
-        })
+        ClientAuth::for_client(client, method, secret)
     }
 
     /// A fresh authorization request for the client in use: state, nonce,

@@ -734,6 +734,18 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     msg
 }
 
+/// True when `issuer` is on this machine (127.0.0.0/8, ::1 or localhost).
+#[must_use]
+pub fn is_loopback(issuer: &str) -> bool {
+    let Ok(url) = url::Url::parse(issuer) else { return false };
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,10 @@
 //! OpenID Connect and OAuth 2.0 client side: discovery, JWKS, authorization
-//! requests, the token client and ID token verification.
+//! requests, the token client, ID token verification, and one whole code
+//! flow through a login page ([`flow`]).
 
 pub mod authz;
 pub mod discovery;
+pub mod flow;
 pub mod jwks;
 pub mod jwt;
 pub mod pkce;

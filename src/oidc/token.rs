@@ -36,6 +36,33 @@ pub enum ClientAuth {
 }
 
 impl ClientAuth {
+    /// Client authentication for `client`: its registered method, or
+    /// `method` when given; `secret` overrides the registered secret.
+    ///
+    /// # Errors
+    /// When the method needs a secret the client lacks, or is unknown.
+    pub fn for_client(
+        client: &kensa_mocks::realm::Client,
+        method: Option<&str>,
+        secret: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let method = method.unwrap_or(&client.token_endpoint_auth_method);
+        let secret = || -> anyhow::Result<Secret> {
+            secret
+                .or(client.client_secret.as_deref())
+                .map(Secret::new)
+                .ok_or_else(|| anyhow::anyhow!("client {} has no secret for {method}", client.client_id))
+        };
+        Ok(match method {
+            "client_secret_basic" => Self::Basic { client_id: client.client_id.clone(), secret: secret()? },
+            "client_secret_post" => Self::Post { client_id: client.client_id.clone(), secret: secret()? },
+            "none" => Self::None { client_id: client.client_id.clone() },
+            other => anyhow::bail!("unsupported client authentication method {other:?}"),
+        })
+    }
+}
+
+impl ClientAuth {
     /// Applies the method to a form request.
     #[must_use]
     pub fn apply(&self, url: Url, mut form: Vec<(String, String)>) -> Request {

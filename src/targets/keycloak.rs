@@ -11,9 +11,22 @@
 use anyhow::{Context as _, anyhow, bail};
 use url::Url;
 
-use super::profile::Admin;
 use crate::http::{Body, HttpClient, Request};
 use crate::secret::Secret;
+
+/// Admin powers over a Keycloak deployment: who signs in to its admin REST
+/// API (a profile's `[admin]` table, or the container target's own admin).
+#[derive(Debug, Clone)]
+pub struct Admin {
+    /// The realm the admin user lives in (`master`).
+    pub realm: String,
+    /// The client that signs the admin in (`admin-cli`).
+    pub client_id: String,
+    /// Admin username.
+    pub username: String,
+    /// Admin password, from the environment.
+    pub password: crate::secret::Secret,
+}
 
 /// The Keycloak base URL and realm name of an issuer
 /// `{base}/realms/{realm}`.

@@ -235,7 +235,7 @@ pub struct TargetInfo {
     /// How it is reached: timeouts, extra trust anchors.
     pub http: crate::http::Settings,
     /// Admin powers (Keycloak's admin REST API), if the target grants them.
-    pub admin: Option<profile::Admin>,
+    pub admin: Option<keycloak::Admin>,
     /// The SAML IdP side, if the target has one.
     pub saml: Option<SamlSide>,
     /// The clock the target reads, when kensa can move it (the embedded
@@ -315,7 +315,7 @@ pub enum Rotate {
         /// The realm's issuer.
         issuer: String,
         /// The admin who may add key providers.
-        admin: profile::Admin,
+        admin: keycloak::Admin,
     },
 }
 
@@ -684,7 +684,7 @@ async fn start_container(name: &str, opts: &StartOptions, scrubber: &Scrubber) -
     #[cfg(feature = "containers")]
     {
         let running = container::start(name, &plan, &spec.issuer, scrubber).await?;
-        let admin = spec.admin_username.as_ref().map(|username| profile::Admin {
+        let admin = spec.admin_username.as_ref().map(|username| keycloak::Admin {
             realm: "master".into(),
             client_id: "admin-cli".into(),
             username: username.clone(),

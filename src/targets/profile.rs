@@ -165,18 +165,7 @@ fn admin_cli() -> String {
     "admin-cli".into()
 }
 
-/// Admin powers over a deployment: Keycloak's admin REST API.
-#[derive(Debug, Clone)]
-pub struct Admin {
-    /// The realm the admin user lives in (`master`).
-    pub realm: String,
-    /// The client that signs the admin in (`admin-cli`).
-    pub client_id: String,
-    /// Admin username.
-    pub username: String,
-    /// Admin password, from the environment.
-    pub password: crate::secret::Secret,
-}
+use super::keycloak::Admin;
 
 /// A validated profile, secrets read from the environment.
 #[derive(Debug)]
@@ -298,7 +287,7 @@ impl Profile {
                 raw.issuer
             )));
         }
-        if issuer.scheme() == "http" && !crate::load::is_loopback(issuer.as_str()) {
+        if issuer.scheme() == "http" && !crate::http::is_loopback(issuer.as_str()) {
             return Err(err(format!(
                 "issuer {:?} uses http on a non-loopback host; OpenID Connect requires https (Core 3.1.2.1)",
                 raw.issuer
@@ -666,8 +655,26 @@ pub async fn check_live(profile: &Profile, scrubber: &crate::secret::Scrubber, s
     // The login page is where most profiles go wrong: sign the default user
     // in once, as the checks will, and redeem the code.
     if sign_in && let Some(client) = profile.realm.client_by_role("confidential") {
-        let info = profile.target_info();
-        match crate::load::sign_in_user(&info, &discovery, scrubber, client, "openid").await {
+        let user = profile.realm.user(&profile.default_user);
+        let creds = user.map(|u| crate::login::Credentials {
+            username: u.username.clone(),
+            password: crate::secret::Secret::new(&u.password),
+        });
+        let signed = match &creds {
+            Some(creds) => {
+                let s = crate::oidc::flow::SignIn {
+                    discovery: &discovery,
+                    client,
+                    creds,
+                    driver: &profile.login,
+                    http: &profile.http,
+                    scope: "openid",
+                };
+                crate::oidc::flow::sign_in(&s, scrubber).await
+            }
+            None => Err(anyhow::anyhow!("the profile has no user {}", profile.default_user)),
+        };
+        match signed {
             Ok(_) => r.ok(format!(
                 "{} signs in through the {} login page, and client {} redeems the code",
                 profile.default_user,
