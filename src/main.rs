@@ -129,7 +129,8 @@ enum ProfileAction {
 struct ServeArgs {
     /// The target to start (see `kensa targets`).
     target: String,
-    /// The loopback port to serve on.
+    /// The loopback port to serve on; 0 picks a free one (the issuer line
+    /// says which).
     #[arg(long, default_value_t = 9400)]
     port: u16,
     /// Directory of fixtures (realm.toml, keys/, targets/) [default: the built-in fixtures].
@@ -626,7 +627,8 @@ fn serve_blocking(args: &ServeArgs) -> u8 {
             fixtures: fixtures.clone(),
             fault: None,
             external_auth_url: Some(router.url()),
-            port: Some(args.port),
+            // 0: a free port of kensa's choosing (retried if it is taken).
+            port: (args.port != 0).then_some(args.port),
         };
         kensa::outln!("kensa: starting target {} on 127.0.0.1:{} ...", args.target, args.port);
         let scrubber = Scrubber::new();

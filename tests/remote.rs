@@ -19,19 +19,16 @@ pub(crate) struct Served {
     pub(crate) issuer: String,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 pub(crate) fn serve(target: &str) -> Served {
     serve_with(target, &[])
 }
 
 /// As [`serve`], with more arguments (`--fixtures DIR`).
 pub(crate) fn serve_with(target: &str, extra: &[&str]) -> Served {
-    let port = free_port().to_string();
+    // Port 0: kensa picks a free port and retries if another process takes
+    // it first (a port picked here could be taken before kensa binds it).
     let mut child = Command::new(env!("CARGO_BIN_EXE_kensa"))
-        .args(["serve", target, "--port", &port])
+        .args(["serve", target, "--port", "0"])
         .args(extra)
         .current_dir(root())
         .stdin(Stdio::null())
@@ -53,7 +50,11 @@ pub(crate) fn serve_with(target: &str, extra: &[&str]) -> Served {
     // run on this machine to finish with it; kensa bounds that wait itself.
     match rx.recv_timeout(Duration::from_secs(960)) {
         Ok(issuer) => Served { child, issuer },
-        Err(_) => {
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let status = child.wait();
+            panic!("kensa serve {target} exited ({status:?}) without serving; its error is in the output above");
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             let _ = child.kill();
             panic!("kensa serve {target} did not say it was serving within 960 s");
         }

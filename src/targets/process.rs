@@ -405,6 +405,42 @@ pub async fn start(
     opts: &super::StartOptions,
     scrubber: &Scrubber,
 ) -> Result<RunningProcess, TargetError> {
+    // A port kensa picked is free when it is picked, not necessarily when the
+    // target binds it a moment later: on a busy machine another process may
+    // take it first. Such a start is retried on a new port; a port the user
+    // chose (`kensa serve --port N`) is not.
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 1;
+    loop {
+        match start_once(name, dir, spec, cache, realm_json, opts, scrubber).await {
+            Err(TargetError::Start { reason, .. })
+                if opts.port.is_none() && attempt < ATTEMPTS && port_taken(&reason) =>
+            {
+                crate::outln!(
+                    "kensa: target {name}: its port was taken before it could bind it; starting it on another"
+                );
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether a start failed because the port was taken.
+fn port_taken(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    r.contains("address already in use") || r.contains("eaddrinuse") || r.contains("address in use")
+}
+
+async fn start_once(
+    name: &str,
+    dir: &Path,
+    spec: &ProcessSpec,
+    cache: &Path,
+    realm_json: &str,
+    opts: &super::StartOptions,
+    scrubber: &Scrubber,
+) -> Result<RunningProcess, TargetError> {
     let external_auth_url = opts.external_auth_url.as_deref();
     let io_err = |path: &Path, e: std::io::Error| TargetError::Fixture { path: path.to_owned(), reason: e.to_string() };
 
@@ -591,5 +627,19 @@ impl RunningProcess {
 impl Drop for RunningProcess {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::port_taken;
+
+    #[test]
+    fn a_taken_port_is_told_apart() {
+        assert!(port_taken(
+            "failed to listen to port 36573: Address already in use at /usr/share/perl5/HTTP/Server/PSGI.pm"
+        ));
+        assert!(port_taken("Error: listen EADDRINUSE: address already in use 127.0.0.1:9400"));
+        assert!(!port_taken("did not answer 200 within 30 s"));
     }
 }
