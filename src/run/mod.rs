@@ -272,7 +272,7 @@ async fn run_with(opts: Options, interrupt: Interrupt) -> u8 {
             Some(p) => p.expected.clone().unwrap_or_default(),
             None => opts.fixtures.join("targets").join(name).join("expected.toml"),
         };
-        let deviations = match report::load_expected(&path) {
+        let deviations = match targets::expected::load_expected(&path) {
             Ok(d) => d,
             Err(e) => return setup_error(e),
         };

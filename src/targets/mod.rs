@@ -7,6 +7,7 @@
 //! process, see [`process`]).
 
 pub mod container;
+pub mod expected;
 pub mod keycloak;
 pub mod process;
 pub mod profile;
